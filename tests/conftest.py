@@ -1,0 +1,71 @@
+"""Shared fixtures: small signals and source dirs made in the test, no TTS needed."""
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "egs" / "dns_wav2vec2"
+SR = 16000
+
+
+def speechlike(rng, seconds=2.0):
+    """A speech-like test signal: harmonic bursts with syllable-rate envelope and pauses."""
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    f0 = rng.uniform(90, 220)
+    x = sum(np.sin(2 * np.pi * f0 * h * t) / h for h in range(1, 12))
+    env = np.clip(np.sin(2 * np.pi * rng.uniform(2, 5) * t), 0, None) ** 2
+    env[: n // 10] = 0  # leading pause
+    return (0.1 * x * env + 1e-4 * rng.standard_normal(n)).astype(np.float32)
+
+
+def write_wav(path, x, sr=SR, subtype="PCM_16"):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), x, sr, subtype=subtype)
+    return path
+
+
+@pytest.fixture
+def source_dir(tmp_path):
+    """A source dir with 6 speech files (3 speakers) and 3 noise files."""
+    rng = np.random.default_rng(0)
+    d = tmp_path / "src"
+    d.mkdir()
+    scp, spk, text, noise = [], [], [], []
+    for i in range(6):
+        sid = f"spk{i % 3}-utt{i}"
+        p = write_wav(tmp_path / "audio" / f"{sid}.wav", speechlike(rng, rng.uniform(1.5, 3.0)))
+        scp.append(f"{sid} {p}\n")
+        spk.append(f"{sid} spk{i % 3}\n")
+        text.append(f"{sid} words of utt {i}\n")
+    kinds = [rng.standard_normal(SR * 3) * 0.05,
+             np.sin(2 * np.pi * 60 * np.arange(SR * 2) / SR) * 0.1,
+             np.where(rng.random(SR * 4) < 0.001, 0.8, 0.0) + 1e-3 * rng.standard_normal(SR * 4)]
+    for k, x in enumerate(kinds):
+        p = write_wav(tmp_path / "audio" / f"noise{k}.wav", x.astype(np.float32))
+        noise.append(f"noise{k} {p}\n")
+    for name, lines in (("speech.scp", scp), ("speech2spk", spk), ("speech.text", text), ("noise.scp", noise)):
+        (d / name).write_text("".join(sorted(lines)))
+    return d
+
+
+@pytest.fixture
+def env():
+    """Environment for shell tools: this interpreter's bin dir first on PATH."""
+    e = dict(os.environ)
+    e["PATH"] = str(Path(sys.executable).parent) + os.pathsep + e["PATH"]
+    e["SESLIB_ROOT"] = str(ROOT)
+    return e
+
+
+def copy_recipe(dst: Path) -> Path:
+    """A copy of the recipe dir (scripts and conf) whose outputs stay in ``dst``."""
+    shutil.copytree(RECIPE, dst, symlinks=False, ignore=shutil.ignore_patterns("data", "exp", "dump", "utils"))
+    (dst / "utils").symlink_to(ROOT / "utils")
+    return dst
