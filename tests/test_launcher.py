@@ -1,0 +1,52 @@
+"""The Kaldi-style launcher: per-job logs, JOB substitution, failure propagation."""
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def _launch(args, env, cwd):
+    return subprocess.run([str(ROOT / "utils" / "launch.sh"), *args], env=env, cwd=cwd,
+                          capture_output=True, text=True)
+
+
+def test_jobs_run_with_their_own_logs(tmp_path, env):
+    r = _launch(["JOB=1:3", "log/echo.JOB.log", "echo", "job", "JOB", "of", "3"], env, tmp_path)
+    assert r.returncode == 0, r.stderr
+    for j in (1, 2, 3):
+        log = (tmp_path / "log" / f"echo.{j}.log").read_text()
+        assert f"job {j} of 3" in log and "Ended (code 0)" in log and log.startswith("# echo job")
+
+
+def test_failure_names_failed_jobs(tmp_path, env):
+    r = _launch(["JOB=1:4", "log/f.JOB.log", "test JOB -ne 2 && test JOB -ne 4"], env, tmp_path)
+    assert r.returncode == 1
+    assert "2 of 4 jobs failed (JOB=2,4)" in r.stderr
+    assert "log/f.2.log" in r.stderr
+    assert "Ended (code 1)" in (tmp_path / "log" / "f.4.log").read_text()
+    assert "Ended (code 0)" in (tmp_path / "log" / "f.3.log").read_text()
+
+
+def test_single_job_and_usage_errors(tmp_path, env):
+    r = _launch(["one.log", "python", "-c", "print('hello there')"], env, tmp_path)
+    assert r.returncode == 0 and "hello there" in (tmp_path / "one.log").read_text()
+    r = _launch(["JOB=1:2", "shared.log", "true"], env, tmp_path)
+    assert r.returncode != 0 and "must contain JOB" in r.stderr
+    r = _launch(["JOB=3:1", "x.JOB.log", "true"], env, tmp_path)
+    assert r.returncode != 0 and "empty job range" in r.stderr
+
+
+def test_max_jobs_run_limits_concurrency(tmp_path, env):
+    # each job appends start/end marks; with one slot they must not interleave
+    cmd = "echo s >> marks; sleep 0.2; echo e >> marks"
+    r = _launch(["--max-jobs-run", "1", "JOB=1:3", "l.JOB.log", cmd], env, tmp_path)
+    assert r.returncode == 0
+    assert (tmp_path / "marks").read_text().split() == ["s", "e"] * 3
+
+
+def test_progress_is_read_from_job_logs(tmp_path):
+    from seslib.launcher import _job_progress
+    p = tmp_path / "x.log"
+    p.write_text("start\rtts job 1:  10%|#   | 4/40 [00:01<00:09]\rtts job 1:  45%|####  | 18/40 [00:05<00:06]")
+    assert _job_progress(p) == "45% 18/40"
+    assert sys.executable

@@ -1,0 +1,54 @@
+"""utils/parse_options.sh: --foo-bar sets foo_bar, unknown options rejected, --config, booleans."""
+import subprocess
+
+from conftest import ROOT
+
+SCRIPT = """
+foo_bar=default
+flag=false
+nj=1
+help_message="usage: demo"
+. {root}/utils/parse_options.sh
+echo "foo_bar=$foo_bar flag=$flag nj=$nj rest=$*"
+"""
+
+
+def _run(tmp_path, *args):
+    s = tmp_path / "demo.sh"
+    s.write_text(SCRIPT.format(root=ROOT))
+    return subprocess.run(["bash", str(s), *args], capture_output=True, text=True)
+
+
+def test_sets_variables(tmp_path):
+    r = _run(tmp_path, "--foo-bar", "x y", "--flag", "true", "--nj=4", "pos1", "pos2")
+    assert r.returncode == 0
+    assert r.stdout.strip() == "foo_bar=x y flag=true nj=4 rest=pos1 pos2"
+
+
+def test_unknown_option_rejected(tmp_path):
+    r = _run(tmp_path, "--no-such-thing", "1")
+    assert r.returncode != 0 and "unknown option --no-such-thing" in r.stderr
+
+
+def test_boolean_takes_only_true_false(tmp_path):
+    r = _run(tmp_path, "--flag", "yes")
+    assert r.returncode != 0 and "takes true or false" in r.stderr
+
+
+def test_missing_value(tmp_path):
+    r = _run(tmp_path, "--nj")
+    assert r.returncode != 0 and "needs a value" in r.stderr
+
+
+def test_config_file_then_override(tmp_path):
+    conf = tmp_path / "c.conf"
+    conf.write_text("nj=8\nfoo_bar=fromconf\n")
+    r = _run(tmp_path, "--config", str(conf), "--nj", "3")
+    assert r.stdout.strip() == "foo_bar=fromconf flag=false nj=3 rest="
+    r = _run(tmp_path, "--config", str(tmp_path / "missing.conf"))
+    assert r.returncode != 0 and "not found" in r.stderr
+
+
+def test_help(tmp_path):
+    r = _run(tmp_path, "--help")
+    assert r.returncode == 0 and "usage: demo" in r.stderr

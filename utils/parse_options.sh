@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Parse --option value pairs into shell variables (source this file after defining them).
+#
+#   --foo-bar x     sets foo_bar=x; foo_bar must already be defined (unknown options are an error)
+#   --foo-bar=x     the same
+#   --config FILE   sources FILE (shell assignments) first; later options override it
+#   --help, -h      prints $help_message and exits
+# A variable whose current value is true or false only takes true or false.
+# Parsing stops at the first argument that does not start with --; the rest stay in "$@".
+
+while true; do
+  [ $# -eq 0 ] && break
+  case "$1" in
+    --help|-h)
+      if [ -z "${help_message:-}" ]; then echo "No help found." 1>&2; else printf '%s\n' "$help_message" 1>&2; fi
+      exit 0 ;;
+    --config)
+      [ $# -lt 2 ] && { echo "$0: --config needs a file" 1>&2; exit 1; }
+      [ -f "$2" ] || { echo "$0: config file '$2' not found" 1>&2; exit 1; }
+      # shellcheck disable=SC1090
+      . "$2" || { echo "$0: could not source config file '$2'" 1>&2; exit 1; }
+      shift 2 ;;
+    --*=*)
+      __opt="${1%%=*}"; __val="${1#*=}"; shift
+      set -- "$__opt" "$__val" "$@" ;;
+    --*)
+      __name=$(echo "${1#--}" | tr '-' '_')
+      if ! [[ "$__name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+        echo "$0: invalid option $1" 1>&2; exit 1
+      fi
+      if [ -z "${!__name+set}" ]; then
+        echo "$0: unknown option $1 (run $0 --help for the options)" 1>&2; exit 1
+      fi
+      [ $# -lt 2 ] && { echo "$0: option $1 needs a value" 1>&2; exit 1; }
+      __old="${!__name}"
+      if { [ "$__old" = true ] || [ "$__old" = false ]; } && [ "$2" != true ] && [ "$2" != false ]; then
+        echo "$0: option $1 takes true or false, not '$2'" 1>&2; exit 1
+      fi
+      printf -v "$__name" '%s' "$2"
+      shift 2 ;;
+    *) break ;;
+  esac
+done
+unset __name __old __opt __val
+true
