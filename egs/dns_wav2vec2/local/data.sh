@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Stage 0 of the recipe: write the speech and noise *source dirs* of a corpus,
+#   <out>/{train,valid,test}/{speech.scp,speech2spk,speech.text,noise.scp}
+# which stage 1 mixes. The only corpus-specific part of the recipe.
+set -euo pipefail
+
+corpus=mini        # mini: synthesised offline; dns: DNS Challenge + LibriSpeech test-clean (db.sh)
+out=               # default data/local/<corpus>
+nj=2               # parallel jobs (mini)
+mini_conf=conf/data_mini.yaml
+dns_valid_fraction=0.02     # share of DNS readers held out for validation
+dns_test_noise_fraction=0.1 # share of DNS noise files held out for the test set
+dns_test_utts=500           # LibriSpeech test-clean utterances in the test set (paper: 500)
+seed=1
+
+help_message="Usage: $0 [options]
+  --corpus mini|dns        corpus to prepare (default $corpus)
+  --out DIR                output dir (default data/local/<corpus>)
+  --nj N                   parallel jobs for synthesis (default $nj)
+  --mini-conf FILE         YAML config of the mini corpus (default $mini_conf)
+  --dns-valid-fraction F   DNS readers held out for validation (default $dns_valid_fraction)
+  --dns-test-noise-fraction F  DNS noise files held out for test (default $dns_test_noise_fraction)
+  --dns-test-utts N        test-clean utterances in the test set (default $dns_test_utts)
+  --seed N                 seed (default $seed)"
+
+. ./cmd.sh
+. utils/parse_options.sh
+[ $# -ne 0 ] && { echo "$0: unexpected arguments: $*" 1>&2; echo "$help_message" 1>&2; exit 1; }
+out=${out:-data/local/$corpus}
+mkdir -p "$out/log"
+
+case "$corpus" in
+  mini)
+    python -m seslib.bin.synth_sources plan --out "$out" --conf "$mini_conf"
+    $train_cmd JOB=1:"$nj" "$out/log/speech.JOB.log" \
+      python -m seslib.bin.synth_sources speech --out "$out" --job JOB --num-jobs "$nj"
+    $train_cmd JOB=1:"$nj" "$out/log/noise.JOB.log" \
+      python -m seslib.bin.synth_sources noise --out "$out" --job JOB --num-jobs "$nj"
+    python -m seslib.bin.synth_sources finalize --out "$out"
+    ;;
+  dns)
+    . ./db.sh
+    python local/prep_dns.py --dns-root "$DNS_ROOT" --librispeech-root "$LIBRISPEECH_ROOT" --out "$out" \
+      --valid-fraction "$dns_valid_fraction" --test-noise-fraction "$dns_test_noise_fraction" \
+      --test-utts "$dns_test_utts" --seed "$seed"
+    ;;
+  *) echo "$0: unknown corpus '$corpus' (mini or dns)" 1>&2; exit 1 ;;
+esac
