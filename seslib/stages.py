@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -59,8 +60,12 @@ def _now() -> str:
 
 
 def run_stage(name: str, command: list[str], inputs=(), outputs=(), config: str = "",
-              stamp_dir="exp/stages", force: bool = False, title: str = "") -> int:
-    """Run ``command`` as stage ``name`` unless it is done and unchanged; return its exit code."""
+              stamp_dir="exp/stages", force: bool = False, title: str = "", scratch=()) -> int:
+    """Run ``command`` as stage ``name`` unless it is done and unchanged; return its exit code.
+
+    With ``force`` the ``scratch`` paths (the stage's working dirs) are deleted first, so
+    the stage is rebuilt from nothing instead of resuming from the files it finds.
+    """
     stamp = Path(stamp_dir) / f"{name}.done"
     fp = fingerprint(inputs, config)
     label = f"stage {name}" + (f" ({title})" if title else "")
@@ -78,6 +83,14 @@ def run_stage(name: str, command: list[str], inputs=(), outputs=(), config: str 
         print(f"{_now()} {label}: {why}, running again", flush=True)
     if stamp.exists():
         stamp.unlink()
+    if force:
+        for p in map(Path, scratch):
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+        if scratch:
+            print(f"{_now()} {label}: forced: removed {' '.join(map(str, scratch))}", flush=True)
     print(f"{_now()} {label}: started", flush=True)
     t0 = time.time()
     rc = subprocess.call(command)
@@ -108,7 +121,10 @@ def main(argv=None) -> int:
     p.add_argument("--outputs", nargs="*", default=[], help="paths that must exist after success")
     p.add_argument("--config", default="", help="options that change the result (a string)")
     p.add_argument("--stamp-dir", default="exp/stages", help="where stamps are kept (default exp/stages)")
-    p.add_argument("--force", action="store_true", help="run even when done and unchanged")
+    p.add_argument("--force", action="store_true",
+                   help="run even when done and unchanged, after deleting the --scratch paths")
+    p.add_argument("--scratch", nargs="*", default=[],
+                   help="working dirs of the stage, deleted before a forced run (rebuild from scratch)")
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" not in argv:
         p.error("put the command after --")
@@ -118,7 +134,7 @@ def main(argv=None) -> int:
     if not command:
         p.error("no command after --")
     return run_stage(args.name, command, args.inputs, args.outputs, args.config, args.stamp_dir,
-                     args.force, args.title)
+                     args.force, args.title, args.scratch)
 
 
 if __name__ == "__main__":

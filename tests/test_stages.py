@@ -27,12 +27,13 @@ with open(os.path.join(out, "runs.log"), "a") as f:
 """
 
 
-def _stage(tmp_path, config="a", force=False, delay="0", capsys=None):
+def _stage(tmp_path, config="a", force=False, delay="0"):
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     return run_stage("demo", [sys.executable, str(script), str(tmp_path / "out"), delay],
                      inputs=[tmp_path / "in.txt"], outputs=[tmp_path / "out" / "5.txt"],
-                     config=config, stamp_dir=tmp_path / "stamps", force=force, title="demo stage")
+                     config=config, stamp_dir=tmp_path / "stamps", force=force, title="demo stage",
+                     scratch=[tmp_path / "out"])
 
 
 def test_skip_rerun_force(tmp_path, capsys):
@@ -46,8 +47,11 @@ def test_skip_rerun_force(tmp_path, capsys):
     (tmp_path / "in.txt").write_text("v2")
     assert _stage(tmp_path, config="b") == 0
     assert "running again" in capsys.readouterr().out
+    (tmp_path / "out" / "0.txt").write_text("stale")
     assert _stage(tmp_path, config="b", force=True) == 0
-    assert "started" in capsys.readouterr().out
+    assert "forced: removed" in capsys.readouterr().out
+    assert (tmp_path / "out" / "0.txt").read_text() == "file 0\n"  # rebuilt, not resumed
+    assert (tmp_path / "out" / "runs.log").read_text() == "completed\n"
     (tmp_path / "out" / "5.txt").unlink()
     assert _stage(tmp_path, config="b") == 0
     assert "outputs missing" in capsys.readouterr().out

@@ -28,7 +28,7 @@ Options:
   --stop-stage N          last stage to run (default $stop_stage)
   --corpus mini|dns       corpus (default $corpus)
   --nj N                  parallel jobs (default $nj)
-  --force true|false      rerun stages that are done (default $force)
+  --force true|false      rebuild the selected stages from scratch, even when done (default $force)
   --seed N                seed of corpus and mixing plans (default $seed)
   --mini-conf FILE        mini corpus config (default $mini_conf)
   --train-snr 'LO HI'     train/valid SNR range in dB (default '$train_snr')
@@ -38,7 +38,8 @@ Options:
   --dns-segment-seconds S DNS mixture length (default $dns_segment_seconds)
   --dns-test-utts N       DNS test set size (default $dns_test_utts)
   --config FILE           shell file of option assignments, read before the options after it
-A finished stage whose inputs and config are unchanged is skipped; a killed stage resumes."
+A finished stage whose inputs and config are unchanged is skipped; a killed stage resumes
+where it stopped when run again."
 
 cd "$(dirname "$0")"
 . ./cmd.sh
@@ -56,7 +57,7 @@ if selected 0; then
   run_stage --name 0_sources --title "speech and noise sources, corpus $corpus" \
     --inputs "$mini_conf" local/data.sh local/prep_dns.py \
     --config "corpus=$corpus seed=$seed dns_test_utts=$dns_test_utts $( [ "$corpus" = dns ] && . ./db.sh && echo "$DNS_ROOT $LIBRISPEECH_ROOT")" \
-    --outputs "$src/train/speech.scp" "$src/valid/speech.scp" "$src/test/speech.scp" -- \
+    --outputs "$src/train/speech.scp" "$src/valid/speech.scp" "$src/test/speech.scp" --scratch "$src" -- \
     local/data.sh --corpus "$corpus" --out "$src" --nj "$nj" --mini-conf "$mini_conf" --seed "$seed" \
       --dns-test-utts "$dns_test_utts"
 fi
@@ -72,7 +73,7 @@ if selected 1; then
   run_stage --name 1_mix --title "mixtures: train/valid at $train_snr dB, test at $test_snr dB" \
     --inputs "$src/train" "$src/valid" "$src/test" \
     --config "corpus=$corpus seed=$seed train_snr=$train_snr test_snr=$test_snr seg=${seg[*]} $ntrain $nvalid" \
-    --outputs data/train/wav.scp data/valid/wav.scp data/test/wav.scp -- \
+    --outputs data/train/wav.scp data/valid/wav.scp data/test/wav.scp --scratch data/train data/valid data/test -- \
     bash -c "set -e
       utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $((seed * 10 + 1)) --snr '$train_snr' \
         ${seg[*]} --num-utts $ntrain $src/train data/train
