@@ -1,16 +1,19 @@
-"""Recipe stages that skip themselves when done and resume when killed.
+"""Recipe stages that skip themselves when done, resume when killed, rebuild when changed.
 
 A stage is a command with declared inputs (files or directories), a configuration
-string (the options that change its result) and outputs. When the command succeeds a
-*stamp* is written atomically to ``<stamp_dir>/<name>.done`` holding the fingerprint of
-inputs and configuration. Next time, the stage is skipped (one log line) if the stamp
-exists, its fingerprint is unchanged and every declared output exists; otherwise it runs
-again. A killed stage leaves no stamp, so it reruns; the commands themselves skip the
-per-file work they finished (every file is written to a temporary name and renamed), so
-the rerun resumes rather than restarts.
+string (the options that change its result), outputs, and *scratch* dirs (where it
+works). When the command succeeds a stamp is written atomically to
+``<stamp_dir>/<name>.done`` holding the fingerprint of inputs and configuration. Then:
+
+- stamp present, fingerprint unchanged, outputs present: skipped (one log line);
+- no stamp (the stage never finished, e.g. it was killed): the command runs again and
+  resumes, since every command skips the per-file work it finished (files are written to
+  a temporary name and renamed, so a half-written file is never taken as done);
+- stamp present but inputs or config changed, or ``--force``: the scratch dirs are
+  deleted and the stage is rebuilt from nothing, so no file of the old result survives.
 
 Fingerprints hash the content of files up to 1 MiB and the size and modification time
-of larger ones (audio), so a changed config or list reruns the stage cheaply.
+of larger ones; hidden files and ``log`` directories are not inputs.
 """
 from __future__ import annotations
 
@@ -48,8 +51,10 @@ def fingerprint(inputs, config: str) -> str:
         if p.is_file():
             _file_digest(p, h)
         elif p.is_dir():
-            for f in sorted(q for q in p.rglob("*") if q.is_file() and "/." not in str(q.relative_to(p.parent))):
-                _file_digest(f, h)
+            for f in sorted(p.rglob("*")):
+                rel = f.relative_to(p).parts
+                if f.is_file() and not any(x.startswith(".") or x == "log" for x in rel):
+                    _file_digest(f, h)
         else:
             h.update(f"missing:{inp}".encode())
     return h.hexdigest()
@@ -63,12 +68,14 @@ def run_stage(name: str, command: list[str], inputs=(), outputs=(), config: str 
               stamp_dir="exp/stages", force: bool = False, title: str = "", scratch=()) -> int:
     """Run ``command`` as stage ``name`` unless it is done and unchanged; return its exit code.
 
-    With ``force`` the ``scratch`` paths (the stage's working dirs) are deleted first, so
-    the stage is rebuilt from nothing instead of resuming from the files it finds.
+    ``scratch`` paths (the stage's working dirs) are deleted before a forced run and
+    before a run whose inputs or config changed since it last finished, so the stage is
+    rebuilt from nothing; a stage that never finished resumes from the files it finds.
     """
     stamp = Path(stamp_dir) / f"{name}.done"
     fp = fingerprint(inputs, config)
     label = f"stage {name}" + (f" ({title})" if title else "")
+    rebuild = force
     if not force and stamp.is_file():
         try:
             old = json.loads(stamp.read_text(encoding="utf-8"))
@@ -80,17 +87,18 @@ def run_stage(name: str, command: list[str], inputs=(), outputs=(), config: str 
                   flush=True)
             return 0
         why = f"outputs missing: {missing}" if missing else "inputs or config changed"
-        print(f"{_now()} {label}: {why}, running again", flush=True)
+        print(f"{_now()} {label}: {why}, rebuilding", flush=True)
+        rebuild = True
     if stamp.exists():
         stamp.unlink()
-    if force:
+    if rebuild:
         for p in map(Path, scratch):
             if p.is_dir():
                 shutil.rmtree(p)
             elif p.exists():
                 p.unlink()
         if scratch:
-            print(f"{_now()} {label}: forced: removed {' '.join(map(str, scratch))}", flush=True)
+            print(f"{_now()} {label}: removed {' '.join(map(str, scratch))} to rebuild from scratch", flush=True)
     print(f"{_now()} {label}: started", flush=True)
     t0 = time.time()
     rc = subprocess.call(command)
@@ -122,9 +130,9 @@ def main(argv=None) -> int:
     p.add_argument("--config", default="", help="options that change the result (a string)")
     p.add_argument("--stamp-dir", default="exp/stages", help="where stamps are kept (default exp/stages)")
     p.add_argument("--force", action="store_true",
-                   help="run even when done and unchanged, after deleting the --scratch paths")
+                   help="rebuild even when done and unchanged (deletes the --scratch paths first)")
     p.add_argument("--scratch", nargs="*", default=[],
-                   help="working dirs of the stage, deleted before a forced run (rebuild from scratch)")
+                   help="working dirs of the stage, deleted before a rebuild (forced, or inputs changed)")
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" not in argv:
         p.error("put the command after --")

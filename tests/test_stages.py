@@ -42,14 +42,17 @@ def test_skip_rerun_force(tmp_path, capsys):
     assert "finished in" in capsys.readouterr().out
     assert _stage(tmp_path) == 0
     assert "inputs and config unchanged: skipped" in capsys.readouterr().out
+    (tmp_path / "out" / "0.txt").write_text("stale")
     assert _stage(tmp_path, config="b") == 0
-    assert "inputs or config changed, running again" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "inputs or config changed, rebuilding" in out and "to rebuild from scratch" in out
+    assert (tmp_path / "out" / "0.txt").read_text() == "file 0\n"  # rebuilt, nothing old kept
     (tmp_path / "in.txt").write_text("v2")
     assert _stage(tmp_path, config="b") == 0
-    assert "running again" in capsys.readouterr().out
+    assert "rebuilding" in capsys.readouterr().out
     (tmp_path / "out" / "0.txt").write_text("stale")
     assert _stage(tmp_path, config="b", force=True) == 0
-    assert "forced: removed" in capsys.readouterr().out
+    assert "to rebuild from scratch" in capsys.readouterr().out
     assert (tmp_path / "out" / "0.txt").read_text() == "file 0\n"  # rebuilt, not resumed
     assert (tmp_path / "out" / "runs.log").read_text() == "completed\n"
     (tmp_path / "out" / "5.txt").unlink()
@@ -93,6 +96,8 @@ def test_fingerprint_tracks_content_and_ignores_hidden(tmp_path):
     (d / "a").write_text("1")
     f1 = fingerprint([d], "c")
     (d / ".hidden").write_text("x")
+    (d / "log").mkdir()
+    (d / "log" / "job.1.log").write_text("anything")
     assert fingerprint([d], "c") == f1
     (d / "a").write_text("2")
     assert fingerprint([d], "c") != f1

@@ -38,8 +38,8 @@ Options:
   --dns-segment-seconds S DNS mixture length (default $dns_segment_seconds)
   --dns-test-utts N       DNS test set size (default $dns_test_utts)
   --config FILE           shell file of option assignments, read before the options after it
-A finished stage whose inputs and config are unchanged is skipped; a killed stage resumes
-where it stopped when run again."
+A finished stage whose inputs and config are unchanged is skipped; one whose inputs or
+config changed is rebuilt from scratch; a killed stage resumes where it stopped."
 
 cd "$(dirname "$0")"
 . ./cmd.sh
@@ -71,7 +71,7 @@ if selected 1; then
     seg=(); ntrain=0; nvalid=0
   fi
   run_stage --name 1_mix --title "mixtures: train/valid at $train_snr dB, test at $test_snr dB" \
-    --inputs "$src/train" "$src/valid" "$src/test" \
+    --inputs "$src" \
     --config "corpus=$corpus seed=$seed train_snr=$train_snr test_snr=$test_snr seg=${seg[*]} $ntrain $nvalid" \
     --outputs data/train/wav.scp data/valid/wav.scp data/test/wav.scp --scratch data/train data/valid data/test -- \
     bash -c "set -e
