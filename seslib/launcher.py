@@ -7,8 +7,9 @@ runs once.
 
 Backends: ``local`` runs jobs as subprocesses on this machine, at most ``--max-jobs-run``
 at a time. A cluster backend is a subclass of :class:`Backend` whose ``submit`` starts a
-job (e.g. ``sbatch --wait``) and returns something with ``wait() -> returncode``; add it
-to :data:`BACKENDS` and name it in ``cmd.sh``.
+job (e.g. a ``subprocess.Popen`` of ``sbatch --wait ...`` writing to the log) and returns
+an object with ``poll() -> exit code, or None while running``; add it to
+:data:`BACKENDS` and name it in ``cmd.sh``.
 
 A log file starts with the command and the start time and ends with the exit status and
 elapsed time, as Kaldi's ``run.pl`` logs do.
@@ -125,7 +126,7 @@ def run_jobs(job_spec, log_template: str, command: list[str], backend: str = "lo
         return pattern.sub(str(j), s) if pattern else s
 
     total = hi - lo + 1
-    meter = _Progress(Path(log_template).name, total) if progress else None
+    meter = _Progress(log_template, total) if progress else None
     while pending or running:
         if meter:
             meter.update(total - len(pending) - len(running), running)
