@@ -59,10 +59,9 @@ def audio_info(path, utt=None) -> tuple[int, int]:
 
 
 def num_samples_at(frames: int, sr_in: int, sr_out: int = SAMPLE_RATE) -> int:
-    """Length after resampling ``frames`` samples from ``sr_in`` to ``sr_out`` (as soxr gives)."""
-    if sr_in == sr_out:
-        return frames
-    return int(np.ceil(frames * sr_out / sr_in)) if frames * sr_out % sr_in else frames * sr_out // sr_in
+    """Length after resampling ``frames`` samples from ``sr_in`` to ``sr_out``, as soxr
+    gives it: ``frames * sr_out / sr_in`` rounded half up (exact integer arithmetic)."""
+    return (2 * frames * sr_out + sr_in) // (2 * sr_in)
 
 
 def read_audio(path, sr: int = SAMPLE_RATE, utt=None, channel: int | None = None,

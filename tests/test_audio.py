@@ -48,6 +48,14 @@ def test_resample_is_logged_and_length_predicted(tmp_path, caplog):
     assert abs(np.argmax(spec) * SR / len(y) - 440) < 2
 
 
+@pytest.mark.parametrize("sr", [48000, 44100, 22050, 32000, 24000, 11025, 8000, 16000])
+def test_resampled_length_is_predicted(sr):
+    import soxr
+    rng = np.random.default_rng(sr)
+    for n in [1, 2, 3, 1035, 1037, *rng.integers(1, 300000, 20)]:
+        assert len(soxr.resample(np.zeros(int(n), np.float32), sr, SR)) == audio.num_samples_at(int(n), sr), n
+
+
 def test_multichannel_is_averaged_or_selected(tmp_path):
     x = np.stack([np.full(800, 0.5), np.full(800, -0.25)], axis=1).astype(np.float32)
     p = tmp_path / "st.wav"
