@@ -1,0 +1,270 @@
+"""Training loop: random crops, Adam, validation SI-SDR, self-describing checkpoints,
+exact resume, and multi-process data parallelism (``torchrun``, DDP).
+
+Exact resume. The batch of step ``s`` is a pure function of the seed and ``s`` (epoch
+permutation and crop offsets are drawn from generators seeded with ``(seed, epoch)`` and
+``(seed, epoch, utterance)``), so no data-loader state has to be saved. A checkpoint holds
+model, optimisers, scheduler, step, best score and every RNG state; training resumed
+from the checkpoint of step ``s`` performs exactly the updates an uninterrupted run
+performs after step ``s``.
+
+Checkpoints (``last.pt`` every ``ckpt_every`` steps, ``best.pt`` on a better validation
+SI-SDR) are written to a temporary file and renamed; each holds the effective config, so
+:func:`seslib.checkpoint.load_model` needs nothing else.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from . import audio
+from .checkpoint import save_checkpoint
+from .data import read_kv
+from .losses import si_sdr
+from .models import GCRN
+from .modes import get_mode
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "mode": "base",
+    "mode_options": {},
+    "model": {},
+    "optim": {"lr": 1.0e-3, "betas": [0.9, 0.999], "grad_clip": 5.0},
+    "scheduler": {"name": "constant"},  # constant (paper) | cosine (to lr * min_factor at max_steps)
+    "train": {"batch_size": 8, "crop_seconds": 4.0, "max_steps": 1000, "seed": 1, "log_every": 25,
+              "valid_every": 250, "ckpt_every": 250, "valid_max_utts": 0, "threads": 0},
+}
+
+
+def merge_config(base: dict, override: dict) -> dict:
+    """Recursive dict merge; unknown top-level or section keys are an error."""
+    out = json.loads(json.dumps(base))
+    for k, v in override.items():
+        if k not in out:
+            raise ValueError(f"unknown config key '{k}'; known: {sorted(out)}")
+        if isinstance(out[k], dict) and isinstance(v, dict) and k not in ("model", "mode_options"):
+            for kk in v:
+                if kk not in out[k] and k != "scheduler":
+                    raise ValueError(f"unknown config key '{k}.{kk}'; known: {sorted(out[k])}")
+            out[k].update(v)
+        else:
+            out[k] = v
+    return out
+
+
+class CropSampler:
+    """Stateless batches of noisy/clean crops from a data dir.
+
+    Args:
+        data_dir: a data dir with ``wav.scp``, ``spk1.scp`` and ``utt2num_samples``.
+        crop: crop length in samples (shorter utterances are zero-padded).
+        batch_size: global batch size (split over processes).
+        seed: the data order is a function of this seed and the step.
+    """
+
+    def __init__(self, data_dir, crop: int, batch_size: int, seed: int):
+        d = Path(data_dir)
+        self.noisy, self.clean = read_kv(d / "wav.scp"), read_kv(d / "spk1.scp")
+        self.lengths = {k: int(v) for k, v in read_kv(d / "utt2num_samples").items()}
+        self.utts = sorted(self.noisy)
+        if len(self.utts) < batch_size:
+            raise ValueError(f"{d}: {len(self.utts)} utterances, fewer than the batch size {batch_size}")
+        self.crop, self.batch_size, self.seed = crop, batch_size, seed
+        self.steps_per_epoch = len(self.utts) // batch_size
+
+    def indices(self, step: int) -> tuple[int, list[int]]:
+        """Epoch and utterance indices of the (0-based) ``step``."""
+        epoch, k = divmod(step, self.steps_per_epoch)
+        perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.utts))
+        return epoch, perm[k * self.batch_size:(k + 1) * self.batch_size].tolist()
+
+    def batch(self, step: int, rank: int = 0, world: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """This process's share of the batch of ``step``: ``([b, crop], [b, crop])``."""
+        epoch, idx = self.indices(step)
+        noisy, clean = [], []
+        for i in idx[rank::world]:
+            utt = self.utts[i]
+            n = self.lengths[utt]
+            off = int(np.random.default_rng([self.seed, epoch, i]).integers(0, max(1, n - self.crop + 1)))
+            stop = min(n, off + self.crop)
+            x = audio.read_audio(self.noisy[utt], utt=utt, start=off, stop=stop)
+            y = audio.read_audio(self.clean[utt], utt=utt, start=off, stop=stop)
+            pad = self.crop - len(x)
+            noisy.append(np.pad(x, (0, pad)))
+            clean.append(np.pad(y, (0, pad)))
+        return torch.from_numpy(np.stack(noisy)), torch.from_numpy(np.stack(clean))
+
+
+def _lr_lambda(cfg: dict):
+    sched, max_steps = cfg["scheduler"], cfg["train"]["max_steps"]
+    if sched["name"] == "constant":
+        return lambda s: 1.0
+    if sched["name"] == "cosine":
+        lo = float(sched.get("min_factor", 0.1))
+        return lambda s: lo + (1 - lo) * 0.5 * (1 + math.cos(math.pi * min(s, max_steps) / max_steps))
+    raise ValueError(f"unknown scheduler '{sched['name']}' (constant, cosine)")
+
+
+def _rng_state() -> dict:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def _set_rng_state(s: dict) -> None:
+    torch.set_rng_state(s["torch"])
+    np.random.set_state(s["numpy"])
+    random.setstate(s["python"])
+
+
+class Trainer:
+    """Trains one mode; see the module docstring.
+
+    Args:
+        cfg: effective config (:data:`DEFAULTS` merged with the recipe's).
+        train_dir, valid_dir: data dirs.
+        out_dir: experiment dir (``last.pt``, ``best.pt``, ``config.yaml``, ``train.log``).
+    """
+
+    def __init__(self, cfg: dict, train_dir, valid_dir, out_dir):
+        self.cfg, self.out = cfg, Path(out_dir)
+        self.distributed = dist.is_available() and dist.is_initialized()
+        self.rank = dist.get_rank() if self.distributed else 0
+        self.world = dist.get_world_size() if self.distributed else 1
+        tc = cfg["train"]
+        if tc["threads"]:
+            torch.set_num_threads(int(tc["threads"]))
+        torch.manual_seed(tc["seed"])
+        np.random.seed(tc["seed"])
+        random.seed(tc["seed"])
+        self.model = GCRN(**cfg["model"])
+        self.mode = get_mode(cfg["mode"])(self.model, cfg["mode_options"])
+        self.runner = torch.nn.parallel.DistributedDataParallel(self.mode) if self.distributed else self.mode
+        params = [p for p in self.mode.parameters() if p.requires_grad]
+        self.opt = torch.optim.Adam(params, lr=cfg["optim"]["lr"], betas=tuple(cfg["optim"]["betas"]))
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, _lr_lambda(cfg))
+        self.sampler = CropSampler(train_dir, int(tc["crop_seconds"] * audio.SAMPLE_RATE), tc["batch_size"], tc["seed"])
+        if tc["batch_size"] % self.world:
+            raise ValueError(f"batch size {tc['batch_size']} is not divisible by {self.world} processes")
+        self.valid_dir = Path(valid_dir)
+        self.step = 0
+        self.best = {"step": 0, "valid_si_sdr": -float("inf")}
+        self.tb = None
+
+    # -- checkpoints -------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"format": "seslib-checkpoint-1", "config": self.cfg, "model_config": self.model.config,
+                "model": self.model.state_dict(), "mode": self.mode.state_dict(),
+                "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
+                "extra_optimizers": {k: o.state_dict() for k, o in self.mode.extra_optimizers().items()},
+                "step": self.step, "best": self.best, "rng": _rng_state()}
+
+    def resume(self, path) -> None:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+        self.mode.load_state_dict(ck["mode"])
+        self.opt.load_state_dict(ck["optimizer"])
+        self.sched.load_state_dict(ck["scheduler"])
+        for k, o in self.mode.extra_optimizers().items():
+            o.load_state_dict(ck["extra_optimizers"][k])
+        self.step, self.best = ck["step"], ck["best"]
+        _set_rng_state(ck["rng"])
+        self._log(f"resumed from {path} at step {self.step} (best valid SI-SDR {self.best['valid_si_sdr']:.2f} dB "
+                  f"at step {self.best['step']})")
+
+    def _save(self, name: str) -> None:
+        if self.rank == 0:
+            save_checkpoint(self.out / name, self.state())
+
+    # -- validation --------------------------------------------------------------------
+    @torch.no_grad()
+    def validate(self) -> float:
+        """Mean SI-SDR (dB) of the enhanced validation utterances (whole, one at a time),
+        averaged over all processes."""
+        wav, spk1 = read_kv(self.valid_dir / "wav.scp"), read_kv(self.valid_dir / "spk1.scp")
+        utts = sorted(wav)
+        if self.cfg["train"]["valid_max_utts"]:
+            utts = utts[: self.cfg["train"]["valid_max_utts"]]
+        self.model.eval()
+        total = torch.zeros(2, dtype=torch.float64)
+        for utt in utts[self.rank::self.world]:
+            x = torch.from_numpy(audio.read_audio(wav[utt], utt=utt))[None]
+            y = torch.from_numpy(audio.read_audio(spk1[utt], utt=utt))[None]
+            total += torch.tensor([si_sdr(self.model(x), y).item(), 1.0], dtype=torch.float64)
+        self.model.train()
+        if self.distributed:
+            dist.all_reduce(total)
+        return (total[0] / max(total[1], 1)).item()
+
+    # -- loop ----------------------------------------------------------------------------
+    def _log(self, msg: str) -> None:
+        if self.rank == 0:
+            log.info(msg)
+            with open(self.out / "train.log", "a", encoding="utf-8") as f:
+                f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}\n")
+
+    def _scalar(self, name: str, value: float) -> None:
+        if self.rank != 0:
+            return
+        if self.tb is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+                self.tb = SummaryWriter(str(self.out / "tensorboard"))
+            except ImportError:
+                self.tb = False
+        if self.tb:
+            self.tb.add_scalar(name, value, self.step)
+
+    def train(self) -> dict:
+        """Train up to ``train.max_steps`` (resuming from ``last.pt`` if present)."""
+        tc = self.cfg["train"]
+        self.out.mkdir(parents=True, exist_ok=True)
+        if (self.out / "last.pt").is_file():
+            self.resume(self.out / "last.pt")
+        elif self.rank == 0:
+            self._log(f"mode {self.cfg['mode']}, GCRN {self.model.num_parameters():,} parameters, "
+                      f"{len(self.sampler.utts)} training utterances, {self.world} process(es)")
+        self.mode.train()
+        t_win, acc, acc_n = time.time(), {}, 0
+        while self.step < tc["max_steps"]:
+            noisy, clean = self.sampler.batch(self.step, self.rank, self.world)
+            loss, logs = self.runner(noisy, clean)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            gn = torch.nn.utils.clip_grad_norm_([p for g in self.opt.param_groups for p in g["params"]],
+                                                self.cfg["optim"]["grad_clip"])
+            self.opt.step()
+            self.sched.step()
+            self.step += 1
+            for k, v in dict(logs, loss=loss.item(), grad_norm=gn.item()).items():
+                acc[k] = acc.get(k, 0.0) + v
+            acc_n += 1
+            if self.step % tc["log_every"] == 0 or self.step == tc["max_steps"]:
+                rate = acc_n / (time.time() - t_win)
+                self._log(f"step {self.step}/{tc['max_steps']} "
+                          + " ".join(f"{k} {v / acc_n:.3f}" for k, v in acc.items())
+                          + f" lr {self.sched.get_last_lr()[0]:.2e} {rate:.2f} steps/s")
+                for k, v in acc.items():
+                    self._scalar(f"train/{k}", v / acc_n)
+                t_win, acc, acc_n = time.time(), {}, 0
+            if self.step % tc["valid_every"] == 0 or self.step == tc["max_steps"]:
+                v = self.validate()
+                self._scalar("valid/si_sdr", v)
+                better = v > self.best["valid_si_sdr"]
+                if better:
+                    self.best = {"step": self.step, "valid_si_sdr": v}
+                    self._save("best.pt")
+                self._log(f"step {self.step}: valid SI-SDR {v:.3f} dB" + (" (best)" if better else
+                          f" (best {self.best['valid_si_sdr']:.3f} at step {self.best['step']})"))
+            if self.step % tc["ckpt_every"] == 0 or self.step == tc["max_steps"]:
+                self._save("last.pt")
+        if self.distributed:
+            dist.barrier()
+        return {"step": self.step, "best": self.best}

@@ -1,0 +1,106 @@
+"""Training: losses, exact resume (in-process and after a kill), DDP with gloo on CPU."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from seslib.bin import mix_data, train
+from seslib.checkpoint import load_model
+from seslib.losses import si_sdr
+from seslib.trainer import Trainer
+
+TINY = ["model.channels=[4,6,8,8,8]", "train.batch_size=2", "train.crop_seconds=0.5", "train.log_every=1",
+        "train.valid_every=2", "train.ckpt_every=2", "train.valid_max_utts=2", "train.threads=1"]
+
+
+@pytest.fixture
+def dirs(source_dir, tmp_path):
+    for tag in ("train", "valid"):
+        assert mix_data.main(["all", "--sources", str(source_dir), "--out", str(tmp_path / tag), "--tag", tag,
+                              "--quiet", "--seed", "1" if tag == "train" else "2"]) == 0
+    return tmp_path / "train", tmp_path / "valid"
+
+
+def _cfg(*sets):
+    return train.load_config(None, list(TINY) + list(sets))
+
+
+def _weights(path):
+    return torch.load(path, map_location="cpu", weights_only=False)["model"]
+
+
+def _same(a, b):
+    return all(torch.equal(a[k], b[k]) for k in a) and a.keys() == b.keys()
+
+
+def test_si_sdr_matches_equation_1():
+    torch.manual_seed(0)
+    y = torch.randn(2, 1000)
+    assert (si_sdr(3.0 * y, y) > 60).all()  # a scaled copy of the reference: no distortion
+    e = y + 0.1 * torch.randn(2, 1000)
+    alpha = (e * y).sum(-1, keepdim=True) / (y * y).sum(-1, keepdim=True)
+    ref = 10 * torch.log10((alpha * y).pow(2).sum(-1) / (alpha * y - e).pow(2).sum(-1))
+    assert torch.allclose(si_sdr(e, y), ref, atol=1e-4)
+
+
+def test_resume_gives_the_same_weights(dirs, tmp_path):
+    tr, va = dirs
+    Trainer(_cfg("train.max_steps=4"), tr, va, tmp_path / "straight").train()
+    Trainer(_cfg("train.max_steps=2"), tr, va, tmp_path / "split").train()
+    r = Trainer(_cfg("train.max_steps=4"), tr, va, tmp_path / "split").train()
+    assert r["step"] == 4
+    a, b = _weights(tmp_path / "straight" / "last.pt"), _weights(tmp_path / "split" / "last.pt")
+    assert _same(a, b)
+    log = (tmp_path / "split" / "train.log").read_text()
+    assert "resumed from" in log and "valid SI-SDR" in log
+
+
+def test_killed_training_resumes_to_the_same_weights(dirs, tmp_path, env):
+    tr, va = dirs
+    base = [sys.executable, "-m", "seslib.bin.train", "--train-dir", str(tr), "--valid-dir", str(va), "--set",
+            *TINY, "train.max_steps=8"]
+    ref = subprocess.run(base + ["--out", str(tmp_path / "ref")], env=env, capture_output=True, text=True)
+    assert ref.returncode == 0, ref.stderr[-2000:]
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(base + ["--out", str(out)], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "last.pt").exists():
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    step_at_kill = torch.load(out / "last.pt", weights_only=False)["step"]
+    assert step_at_kill < 8
+    r = subprocess.run(base + ["--out", str(out)], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "resumed from" in (out / "train.log").read_text()
+    assert _same(_weights(tmp_path / "ref" / "last.pt"), _weights(out / "last.pt"))
+    assert (out / "config.yaml").is_file()
+    m = load_model(out / "best.pt")  # self-describing: no config needed
+    assert m.config["channels"] == [4, 6, 8, 8, 8]
+
+
+def test_ddp_two_processes_gloo(dirs, tmp_path, env):
+    tr, va = dirs
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+           "-m", "seslib.bin.train", "--train-dir", str(tr), "--valid-dir", str(va), "--out", str(out),
+           "--set", *TINY, "train.max_steps=3"]
+    r = subprocess.run(cmd, env=dict(env, OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = (out / "train.log").read_text()
+    assert "2 process(es)" in log and "step 3/3" in log
+    ck = torch.load(out / "last.pt", weights_only=False)
+    assert ck["step"] == 3 and all(torch.isfinite(v).all() for v in ck["model"].values())
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match="unknown config key 'train.bogus'"):
+        train.load_config(None, ["train.bogus=1"])
+    with pytest.raises(ValueError, match="unknown training mode 'nope'"):
+        from seslib.modes import get_mode
+        get_mode("nope")
