@@ -59,3 +59,25 @@ def test_help_lists_stages_and_rejects_unknown_options(env):
     assert r.returncode == 0 and "0  sources" in r.stderr and "1  mixtures" in r.stderr
     r = subprocess.run(["./run.sh", "--bogus", "1"], cwd=RECIPE, env=env, capture_output=True, text=True)
     assert r.returncode != 0 and "unknown option --bogus" in r.stderr
+
+
+def test_full_pipeline_tiny(tmp_path, env):
+    """Stages 0-6 at tiny size: train, enhance, score (with a peer), results table."""
+    rec = copy_recipe(tmp_path / "r")
+    r = subprocess.run(["./run.sh", "--mini-conf", "conf/data_mini_tiny.yaml", "--train-conf-tag", "tiny",
+                        "--peers", "rnnoise", "--nj", "2"], cwd=rec, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for s in ("3_train_base", "4_enhance_base", "5_score_noisy", "5_score_base"):
+        assert (rec / "exp" / "stages" / f"{s}.done").is_file(), s
+    text = (rec / "RESULTS.md").read_text()
+    assert "| Noisy input |" in text and "| GCRN base |" in text and "## Stage wall times" in text
+    if (rec / "exp" / "stages" / "5_score_peer_rnnoise.done").is_file():
+        assert "| RNNoise |" in text
+    import json
+    s = json.loads((rec / "exp" / "base" / "score_test" / "summary.json").read_text())
+    assert s["utterances"] == 4 and "wer" in s
+    # everything done: a rerun skips all stages
+    r = subprocess.run(["./run.sh", "--mini-conf", "conf/data_mini_tiny.yaml", "--train-conf-tag", "tiny",
+                        "--peers", "rnnoise", "--nj", "2", "--stage", "3", "--stop-stage", "5"],
+                       cwd=rec, env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and "started" not in r.stdout

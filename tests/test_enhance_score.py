@@ -1,0 +1,153 @@
+"""Enhancement CLI (file, dir, data dir, streaming, peers), scoring, peers, results table."""
+import json
+import math
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from seslib import audio, peers
+from seslib.bin import enhance, mix_data, results, score, train
+from seslib.data import read_kv, validate_data_dir
+from seslib.trainer import Trainer
+
+TINY = ["model.channels=[4,6,8,8,8]", "train.batch_size=2", "train.crop_seconds=0.5", "train.max_steps=2",
+        "train.valid_every=2", "train.ckpt_every=2", "train.valid_max_utts=2", "train.threads=1"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    from conftest import speechlike, write_wav
+    tmp = tmp_path_factory.mktemp("es")
+    rng = np.random.default_rng(0)
+    src = tmp / "src"
+    src.mkdir()
+    lines = {"speech.scp": [], "speech2spk": [], "speech.text": [], "noise.scp": []}
+    for i in range(4):
+        sid = f"s{i % 2}-u{i}"
+        p = write_wav(tmp / "a" / f"{sid}.wav", speechlike(rng, 2.0))
+        lines["speech.scp"].append(f"{sid} {p}")
+        lines["speech2spk"].append(f"{sid} s{i % 2}")
+        lines["speech.text"].append(f"{sid} hello world number {i}")
+    p = write_wav(tmp / "a" / "n.wav", (0.05 * rng.standard_normal(48000)).astype(np.float32))
+    lines["noise.scp"].append(f"n0 {p}")
+    for k, v in lines.items():
+        (src / k).write_text("\n".join(sorted(v)) + "\n")
+    for tag in ("train", "test"):
+        assert mix_data.main(["all", "--sources", str(src), "--out", str(tmp / tag), "--tag", tag, "--quiet"]) == 0
+    Trainer(train.load_config(None, TINY), tmp / "train", tmp / "train", tmp / "exp").train()
+    return tmp
+
+
+def test_enhance_file_dir_and_streaming(setup, tmp_path):
+    ck = str(setup / "exp" / "best.pt")
+    noisy = read_kv(setup / "test" / "wav.scp")
+    first = next(iter(noisy.values()))
+    assert enhance.main(["--model", ck, first, str(tmp_path / "a.wav"), "--quiet"]) == 0
+    assert enhance.main(["--model", ck, "--streaming", first, str(tmp_path / "b.wav"), "--quiet"]) == 0
+    a, b = sf.read(tmp_path / "a.wav")[0], sf.read(tmp_path / "b.wav")[0]
+    assert len(a) == len(audio.read_audio(first)) and np.abs(a - b).max() < 1e-5
+    assert enhance.main(["--model", ck, str(setup / "test" / "audio" / "noisy"), str(tmp_path / "d"), "--quiet"]) == 0
+    assert len(list((tmp_path / "d").glob("*.wav"))) == len(noisy)
+    assert enhance.main(["--model", ck, str(tmp_path / "nothing.wav"), str(tmp_path / "x.wav")]) == 1
+    assert enhance.main(["--model", str(tmp_path / "no.pt"), first, str(tmp_path / "x.wav")]) == 1
+
+
+def test_enhance_data_dir_parallel_and_resume(setup, tmp_path, env, monkeypatch):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    out = tmp_path / "enh"
+    ck = str(setup / "exp" / "best.pt")
+    assert enhance.main(["--model", ck, str(setup / "test"), str(out), "--nj", "2"]) == 0
+    assert sorted(read_kv(out / "wav.scp")) == sorted(read_kv(setup / "test" / "wav.scp"))
+    assert (out / "log" / "enhance.2.log").is_file() and (out / "text").is_file()
+    victim = next(iter(read_kv(out / "wav.scp").values()))
+    mtimes = {p: p.stat().st_mtime_ns for p in (out / "wavs").glob("*.wav") if str(p) != victim}
+    import os
+    os.unlink(victim)
+    assert enhance.main(["--model", ck, str(setup / "test"), str(out), "--nj", "2"]) == 0
+    assert os.path.exists(victim)
+    assert all(p.stat().st_mtime_ns == t for p, t in mtimes.items())  # finished files were kept
+
+
+def test_score_noisy_and_pesq_failures(setup, tmp_path):
+    out = tmp_path / "s"
+    assert score.main(["--ref-dir", str(setup / "test"), "--hyp", str(setup / "test"), "--out", str(out),
+                       "--system", "noisy", "--quiet"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["utterances"] == 4 and s["pesq_failures"] == 0
+    assert 1.0 <= s["pesq"] < 4.6 and 0 < s["stoi"] < 1 and "wer" in s and s["ref_words"] == 16
+    # silent "enhanced" audio: PESQ fails on every utterance, scoring goes on
+    sil = tmp_path / "sil"
+    scp = {}
+    for utt, n in read_kv(setup / "test" / "utt2num_samples").items():
+        p = sil / f"{utt}.wav"
+        audio.write_audio(p, np.zeros(int(n), dtype=np.int16))
+        scp[utt] = str(p)
+    (sil / "wav.scp").write_text("".join(f"{k} {v}\n" for k, v in sorted(scp.items())))
+    out2 = tmp_path / "s2"
+    assert score.main(["--ref-dir", str(setup / "test"), "--hyp", str(sil), "--out", str(out2), "--no-asr",
+                       "--quiet"]) == 0
+    s2 = json.loads((out2 / "summary.json").read_text())
+    assert s2["pesq_failures"] == 4 and math.isnan(s2["pesq"]) and "wer" not in s2
+    assert "pesq_error" in (out2 / "scores.tsv").read_text().splitlines()[0]
+
+
+def test_score_names_missing_utterances(setup, tmp_path):
+    hyp = tmp_path / "wav.scp"
+    hyp.write_text(read_kv(setup / "test" / "wav.scp").popitem()[0] + " /x.wav\n")
+    assert score.main(["--ref-dir", str(setup / "test"), "--hyp", str(hyp), "--out", str(tmp_path / "o"),
+                       "--no-asr"]) == 1
+
+
+class _Delayed:
+    """A stand-in peer with a known delay, to check the delay measurement itself."""
+    causal = True
+
+    def __init__(self, d):
+        self.d = d
+
+    def enhance(self, x):
+        return np.concatenate([np.zeros(self.d, np.float32), x[: len(x) - self.d]])
+
+
+def test_measure_delay_and_compensate():
+    assert peers.measure_delay(_Delayed(123)) == 123
+    x = np.arange(10, dtype=np.float32)
+    assert np.array_equal(peers.compensate(_Delayed(3).enhance(x), 3)[:7], x[:7])
+
+
+@pytest.mark.parametrize("name", sorted(peers.PEERS))
+def test_real_peers(name):
+    if peers.available_peers()[name] != "ok":
+        pytest.skip(f"{name} not installed")
+    p = peers.PEERS[name]()
+    x = audio.read_audio  # noqa: F841  (module used below)
+    rng = np.random.default_rng(0)
+    sig = (0.05 * np.sin(np.arange(32000) * 0.08) + 0.01 * rng.standard_normal(32000)).astype(np.float32)
+    y = p.enhance(sig)
+    assert y.shape == sig.shape and np.isfinite(y).all()
+    d = peers.measure_delay(p)
+    assert 0 <= d < 2000
+    assert results.causal_check(p.enhance) == p.causal
+
+
+def test_causal_check():
+    assert results.causal_check(lambda x: np.cumsum(x) * 0.01)
+    assert not results.causal_check(lambda x: x[::-1].copy())
+    assert not results.causal_check(lambda x: x / np.abs(x).max())
+
+
+def test_results_table(setup, tmp_path, capsys):
+    out = tmp_path / "s"
+    assert score.main(["--ref-dir", str(setup / "test"), "--hyp", str(setup / "test"), "--out", str(out),
+                       "--no-asr", "--quiet"]) == 0
+    md = tmp_path / "R.md"
+    rc = results.main(["--out", str(md), "--row", "Noisy input", str(out), "noisy",
+                       "--row", "GCRN base", str(out), str(setup / "exp" / "best.pt"),
+                       "--stamp-dir", str(tmp_path / "none")])
+    assert rc == 0
+    text = md.read_text()
+    assert "| GCRN base |" in text and "| ✓ | yes |" in text and "## Environment" in text
+    assert results.main(["--out", str(md), "--row", "x", str(tmp_path / "missing"), "noisy"]) == 1
+    assert validate_data_dir(setup / "test") == []
