@@ -65,8 +65,10 @@ def test_full_pipeline_tiny(tmp_path, env):
     """Stages 0-6 at tiny size: train, enhance, score (with a peer), results table."""
     rec = copy_recipe(tmp_path / "r")
     r = subprocess.run(["./run.sh", "--mini-conf", "conf/data_mini_tiny.yaml", "--train-conf-tag", "tiny",
-                        "--peers", "rnnoise", "--nj", "2"], cwd=rec, env=env, capture_output=True, text=True)
+                        "--peers", "rnnoise", "--nj", "2", "--nproc", "2"],
+                       cwd=rec, env=dict(env, OMP_NUM_THREADS="1"), capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "2 process(es)" in (rec / "exp" / "base" / "train.log").read_text()  # trained with torchrun DDP
     for s in ("3_train_base", "4_enhance_base", "5_score_noisy", "5_score_base"):
         assert (rec / "exp" / "stages" / f"{s}.done").is_file(), s
     text = (rec / "RESULTS.md").read_text()

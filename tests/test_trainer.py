@@ -87,7 +87,7 @@ def test_killed_training_resumes_to_the_same_weights(dirs, tmp_path, env):
 def test_ddp_two_processes_gloo(dirs, tmp_path, env):
     tr, va = dirs
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
            "-m", "seslib.bin.train", "--train-dir", str(tr), "--valid-dir", str(va), "--out", str(out),
            "--set", *TINY, "train.max_steps=3"]
     r = subprocess.run(cmd, env=dict(env, OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=300)

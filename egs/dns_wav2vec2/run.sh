@@ -18,7 +18,8 @@ dns_segment_seconds=10  # DNS: length of each mixture cut from the clean files
 dns_test_utts=500    # DNS: LibriSpeech test-clean utterances in the test set (paper: 500)
 modes="base"         # training modes (conf/train_<mode>_<train_conf_tag>.yaml)
 train_conf_tag=      # which training configs; default: the corpus name (mini, dns)
-nproc=1              # training processes (torchrun data parallel; GPUs or CPU processes)
+nproc=1              # training processes per node (torchrun data parallel; GPUs or CPU processes)
+torchrun_args="--standalone"  # multi-node: e.g. "--nnodes 2 --node-rank 0 --rdzv-backend c10d --rdzv-endpoint HOST:29400"
 peers="rnnoise dfn3 noisereduce"  # on-device peers scored beside the GCRN (missing ones are skipped)
 asr_model=           # CTranslate2 Whisper dir for WER (default: bundled tiny.en)
 
@@ -48,7 +49,8 @@ Options:
   --dns-test-utts N       DNS test set size (default $dns_test_utts)
   --modes 'M ...'         training modes (default '$modes')
   --train-conf-tag T      use conf/train_<mode>_T.yaml (default: the corpus name)
-  --nproc N               training processes, data parallel via torchrun (default $nproc)
+  --nproc N               training processes per node, data parallel via torchrun (default $nproc)
+  --torchrun-args 'ARGS'  rendezvous options of torchrun (default '$torchrun_args'; multi-node: see run.sh)
   --peers 'P ...'         peers to compare (default '$peers'; '' for none)
   --asr-model DIR         Whisper model (CTranslate2) for WER (default: bundled tiny.en)
   --config FILE           shell file of option assignments, read before the options after it
@@ -104,7 +106,8 @@ if selected 3; then
     conf=conf/train_${mode}_${conf_tag}.yaml
     [ -f "$conf" ] || { echo "$0: no training config $conf" 1>&2; exit 1; }
     if [ "$nproc" -gt 1 ]; then
-      launcher=(python -m torch.distributed.run --nproc-per-node "$nproc")
+      # shellcheck disable=SC2206
+      launcher=(python -m torch.distributed.run $torchrun_args --nproc-per-node "$nproc")
     else
       launcher=(python)
     fi
