@@ -73,6 +73,7 @@ def test_full_pipeline_tiny(tmp_path, env):
         assert (rec / "exp" / "stages" / f"{s}.done").is_file(), s
     text = (rec / "RESULTS.md").read_text()
     assert "| Noisy input |" in text and "| GCRN base |" in text and "## Stage wall times" in text
+    assert "| Clean speech (reference) |" in text and "at -5 dB SNR" in text
     if (rec / "exp" / "stages" / "5_score_peer_rnnoise.done").is_file():
         assert "| RNNoise |" in text
     import json

@@ -6,7 +6,8 @@
       --row "RNNoise" exp/score/rnnoise peer:rnnoise
 
 Each row: a label, a score dir (summary.json of seslib.bin.score) and where the audio
-came from (``noisy``, a checkpoint, or ``peer:NAME``). The Constr. column (paper,
+came from (``clean`` or ``noisy`` for the reference and the input, a checkpoint, or
+``peer:NAME``). The Constr. column (paper,
 Table 1: fit for on-device use) is derived for each system:
 
 - causal: measured, black-box: the input after a time t is replaced and no output
@@ -58,7 +59,7 @@ def causal_check(fn, seconds: float = 2.0, margin: int = 400, trials: int = 3, s
 
 def system_facts(source: str) -> dict:
     """Causality, parameters, latency and SSL use of the system that made a row."""
-    if source == "noisy":
+    if source in ("noisy", "clean"):  # not a system: the input, or the reference itself
         return {"causal": None, "parameters": 0, "latency_ms": 0.0, "ssl": False}
     if source.startswith("peer:"):
         from .. import peers
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="markdown file to write (e.g. RESULTS.md)")
     p.add_argument("--row", nargs=3, action="append", required=True, metavar=("LABEL", "SCORE_DIR", "SOURCE"),
-                   help="a system: label, score dir, and noisy | CHECKPOINT | peer:NAME")
+                   help="a system: label, score dir, and clean | noisy | CHECKPOINT | peer:NAME")
     p.add_argument("--title", default="Results", help="heading of the table")
     p.add_argument("--note", default="", help="a paragraph under the heading (corpus, command, ...)")
     p.add_argument("--stamp-dir", default="exp/stages", help="stage stamps, for the wall-time table")
@@ -156,7 +157,8 @@ def main(argv=None) -> int:
            "|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
            "Constr. = causal, < 4 M parameters and no SSL model at inference (paper, Table 1), each derived: "
            "causality by a perturbation check, parameters counted, SSL use from the training mode. "
-           "PESQ is wide band; WER by the offline Whisper tiny.en (seslib.asr), corpus level.", "",
+           "PESQ is wide band; WER by the offline Whisper tiny.en (seslib.asr), corpus level; the clean "
+           "reference row is the ASR's own error on the clean speech.", "",
            "## Environment", "", *environment(recipe), ""]
     times = stage_times(Path(args.stamp_dir))
     if times:
