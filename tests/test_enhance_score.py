@@ -122,7 +122,6 @@ def test_real_peers(name):
     if peers.available_peers()[name] != "ok":
         pytest.skip(f"{name} not installed")
     p = peers.PEERS[name]()
-    x = audio.read_audio  # noqa: F841  (module used below)
     rng = np.random.default_rng(0)
     sig = (0.05 * np.sin(np.arange(32000) * 0.08) + 0.01 * rng.standard_normal(32000)).astype(np.float32)
     y = p.enhance(sig)
