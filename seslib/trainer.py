@@ -62,20 +62,21 @@ def merge_config(base: dict, override: dict) -> dict:
 
 
 class CropSampler:
-    """Stateless batches of noisy/clean crops from a data dir.
+    """Stateless batches of random crops from a data dir.
 
     Args:
-        data_dir: a data dir with ``wav.scp``, ``spk1.scp`` and ``utt2num_samples``.
+        data_dir: a data dir with the scps named in ``scps`` and ``utt2num_samples``.
         crop: crop length in samples (shorter utterances are zero-padded).
         batch_size: global batch size (split over processes).
         seed: the data order is a function of this seed and the step.
+        scps: which audio of each utterance to crop, at the same offset (default: noisy, clean).
     """
 
-    def __init__(self, data_dir, crop: int, batch_size: int, seed: int):
+    def __init__(self, data_dir, crop: int, batch_size: int, seed: int, scps=("wav.scp", "spk1.scp")):
         d = Path(data_dir)
-        self.noisy, self.clean = read_kv(d / "wav.scp"), read_kv(d / "spk1.scp")
+        self.tables = [read_kv(d / name) for name in scps]
         self.lengths = {k: int(v) for k, v in read_kv(d / "utt2num_samples").items()}
-        self.utts = sorted(self.noisy)
+        self.utts = sorted(self.tables[0])
         if len(self.utts) < batch_size:
             raise ValueError(f"{d}: {len(self.utts)} utterances, fewer than the batch size {batch_size}")
         self.crop, self.batch_size, self.seed = crop, batch_size, seed
@@ -87,21 +88,19 @@ class CropSampler:
         perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.utts))
         return epoch, perm[k * self.batch_size:(k + 1) * self.batch_size].tolist()
 
-    def batch(self, step: int, rank: int = 0, world: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-        """This process's share of the batch of ``step``: ``([b, crop], [b, crop])``."""
+    def batch(self, step: int, rank: int = 0, world: int = 1) -> tuple[torch.Tensor, ...]:
+        """This process's share of the batch of ``step``: one ``[b, crop]`` tensor per scp."""
         epoch, idx = self.indices(step)
-        noisy, clean = [], []
+        out = [[] for _ in self.tables]
         for i in idx[rank::world]:
             utt = self.utts[i]
             n = self.lengths[utt]
             off = int(np.random.default_rng([self.seed, epoch, i]).integers(0, max(1, n - self.crop + 1)))
             stop = min(n, off + self.crop)
-            x = audio.read_audio(self.noisy[utt], utt=utt, start=off, stop=stop)
-            y = audio.read_audio(self.clean[utt], utt=utt, start=off, stop=stop)
-            pad = self.crop - len(x)
-            noisy.append(np.pad(x, (0, pad)))
-            clean.append(np.pad(y, (0, pad)))
-        return torch.from_numpy(np.stack(noisy)), torch.from_numpy(np.stack(clean))
+            for table, acc in zip(self.tables, out):
+                x = audio.read_audio(table[utt], utt=utt, start=off, stop=stop)
+                acc.append(np.pad(x, (0, self.crop - len(x))))
+        return tuple(torch.from_numpy(np.stack(a)) for a in out)
 
 
 def _lr_lambda(cfg: dict):
@@ -112,6 +111,13 @@ def _lr_lambda(cfg: dict):
         lo = float(sched.get("min_factor", 0.1))
         return lambda s: lo + (1 - lo) * 0.5 * (1 + math.cos(math.pi * min(s, max_steps) / max_steps))
     raise ValueError(f"unknown scheduler '{sched['name']}' (constant, cosine)")
+
+
+def restore_lr(opt, sched) -> None:
+    """Set each group's lr from the schedule at its restored step (a loaded optimizer keeps
+    the lr of the run that saved it, which a changed schedule would not give)."""
+    for g, lam, base in zip(opt.param_groups, sched.lr_lambdas, sched.base_lrs):
+        g["lr"] = base * lam(sched.last_epoch)
 
 
 def _rng_state() -> dict:
@@ -171,6 +177,7 @@ class Trainer:
         self.mode.load_state_dict(ck["mode"])
         self.opt.load_state_dict(ck["optimizer"])
         self.sched.load_state_dict(ck["scheduler"])
+        restore_lr(self.opt, self.sched)
         for k, o in self.mode.extra_optimizers().items():
             o.load_state_dict(ck["extra_optimizers"][k])
         self.step, self.best = ck["step"], ck["best"]

@@ -98,6 +98,15 @@ def test_ddp_two_processes_gloo(dirs, tmp_path, env):
     assert ck["step"] == 3 and all(torch.isfinite(v).all() for v in ck["model"].values())
 
 
+def test_resume_recomputes_the_learning_rate_of_a_changed_schedule(dirs, tmp_path):
+    tr, va = dirs
+    Trainer(_cfg("train.max_steps=2", "scheduler={name: cosine, min_factor: 0.0}"), tr, va, tmp_path / "c").train()
+    t = Trainer(_cfg("train.max_steps=8", "scheduler={name: cosine, min_factor: 0.0}"), tr, va, tmp_path / "c")
+    t.resume(tmp_path / "c" / "last.pt")
+    # the saved lr was the end of a 2-step cosine (0); at step 2 of 8 it is well above 0
+    assert t.opt.param_groups[0]["lr"] > 5e-4
+
+
 def test_config_errors():
     with pytest.raises(ValueError, match="unknown config key 'train.bogus'"):
         train.load_config(None, ["train.bogus=1"])
