@@ -21,5 +21,9 @@ setup(
         "seslib-launch=seslib.launcher:main",
         "seslib-stage=seslib.stages:main",
         "seslib-data-dir=seslib.bin.data_dir:main",
+        "seslib-train=seslib.bin.train:main",
+        "seslib-enhance=seslib.bin.enhance:main",
+        "seslib-score=seslib.bin.score:main",
+        "seslib-pretrain-teacher=seslib.bin.pretrain_teacher:main",
     ]},
 )

@@ -43,3 +43,19 @@ def test_gumbel_schedule():
     cfg = _cfg(10)
     assert gumbel_temperature(0, cfg) == 2.0
     assert gumbel_temperature(10**6, cfg) == 0.5
+
+
+def test_cli_and_config_errors(source_dir, tmp_path):
+    from seslib.bin import pretrain_teacher
+    data = tmp_path / "d"
+    assert mix_data.main(["all", "--sources", str(source_dir), "--out", str(data), "--tag", "t", "--quiet"]) == 0
+    sets = [f"model.{k}={v}" for k, v in TINY.items()] + [
+        "train.batch_size=2", "train.crop_seconds=1.0", "train.max_steps=2", "train.warmup_steps=1", "train.threads=1"]
+    assert pretrain_teacher.main(["--data-dir", str(data), "--out", str(tmp_path / "t"), "--set", *sets]) == 0
+    assert (tmp_path / "t" / "teacher" / "config.json").is_file()
+    assert (tmp_path / "t" / "teacher" / "preprocessor_config.json").is_file()
+    import pytest
+    with pytest.raises(ValueError, match="unknown train keys"):
+        pretrain_teacher.load_config(None, ["train.bogus=1"])
+    assert pretrain_teacher.main(["--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "x"),
+                                  "--set", *sets]) == 1
