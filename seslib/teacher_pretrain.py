@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import audio
 from .checkpoint import save_checkpoint
-from .trainer import CropSampler, _rng_state, _set_rng_state, restore_lr
+from .trainer import CropSampler, _rng_state, _set_rng_state, restore_lr, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +68,7 @@ class TeacherPretrainer:
         from transformers import Wav2Vec2Config, Wav2Vec2ForPreTraining
         self.cfg, self.out = cfg, Path(out_dir)
         tc = cfg["train"]
-        if tc["threads"]:
-            torch.set_num_threads(int(tc["threads"]))
-        torch.manual_seed(tc["seed"])
-        np.random.seed(tc["seed"])
-        random.seed(tc["seed"])
+        seed_everything(tc["seed"], tc["threads"])
         self.model = Wav2Vec2ForPreTraining(Wav2Vec2Config(**cfg["model"]))
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=tc["lr"], weight_decay=tc["weight_decay"])
         warm = max(1, tc["warmup_steps"])

@@ -120,6 +120,15 @@ def restore_lr(opt, sched) -> None:
         g["lr"] = base * lam(sched.last_epoch)
 
 
+def seed_everything(seed: int, threads: int = 0) -> None:
+    """Seed torch, numpy and random; set torch's CPU threads when ``threads`` is given."""
+    if threads:
+        torch.set_num_threads(int(threads))
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
 def _rng_state() -> dict:
     return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
 
@@ -145,11 +154,7 @@ class Trainer:
         self.rank = dist.get_rank() if self.distributed else 0
         self.world = dist.get_world_size() if self.distributed else 1
         tc = cfg["train"]
-        if tc["threads"]:
-            torch.set_num_threads(int(tc["threads"]))
-        torch.manual_seed(tc["seed"])
-        np.random.seed(tc["seed"])
-        random.seed(tc["seed"])
+        seed_everything(tc["seed"], tc["threads"])
         self.model = GCRN(**cfg["model"])
         self.mode = get_mode(cfg["mode"])(self.model, cfg["mode_options"])
         self.runner = torch.nn.parallel.DistributedDataParallel(self.mode) if self.distributed else self.mode
