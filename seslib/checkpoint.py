@@ -14,8 +14,11 @@ def save_checkpoint(path, state: dict) -> None:
         torch.save(state, tmp)
 
 
-def load_model(path, map_location="cpu"):
+def load_model(path, map_location="cpu", teacher=None):
     """Build the enhancer stored in a checkpoint (``last.pt``/``best.pt``), in eval mode.
+
+    A GCRN; or, for the ``concat`` modes, a :class:`seslib.models.concat.ConcatGCRN`
+    whose teacher is loaded from the path recorded at training time, or from ``teacher``.
 
     Raises:
         ValueError: when the file is not a seslib checkpoint.
@@ -29,5 +32,13 @@ def load_model(path, map_location="cpu"):
     if not isinstance(ck, dict) or "model_config" not in ck or "model" not in ck:
         raise ValueError(f"{path} is not a seslib checkpoint (no model_config/model)")
     model = GCRN(**ck["model_config"])
+    spec = ck.get("enhancer")
+    if spec:
+        if spec.get("kind") != "concat":
+            raise ValueError(f"{path}: unknown enhancer kind {spec.get('kind')!r}")
+        from .models.concat import ConcatGCRN
+        from .teacher import Teacher
+        t = Teacher(teacher or spec["teacher"], layers="all")
+        model = ConcatGCRN(model, t, spec["teacher_dim"], spec["num_hidden"], spec["layers"])
     model.load_state_dict(ck["model"])
     return model.eval()

@@ -62,7 +62,7 @@ class Teacher(nn.Module):
             p.requires_grad_(False)
         self.layers = layers
         self.do_normalize = self._do_normalize(name_or_path)
-        self.name = str(name_or_path)
+        self.name = str(local.resolve()) if local.is_dir() else str(name_or_path)  # valid from any directory
         cfg = self.model.config
         self.dim = cfg.hidden_size
         self.num_hidden = cfg.num_hidden_layers + 1

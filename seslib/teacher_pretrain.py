@@ -8,6 +8,8 @@ quantised target among distractors drawn from other masked frames of the same ut
 codebooks in use; the Gumbel-softmax temperature decays from ``gumbel_max`` by
 ``gumbel_decay`` per step down to ``gumbel_min``. The loss is averaged over masked
 frames. The logged codevector perplexity says how many code entries are in use.
+One departure, ``train.codevector_init`` (default ``normal``): codevectors start
+zero-mean, see :class:`TeacherPretrainer`.
 
 Training data: random crops of the clean speech (``spk1.scp``) of a data dir, sampled
 statelessly as the enhancer's are, so that a resumed run is exact. The result is saved
@@ -44,7 +46,8 @@ DEFAULTS = {
     "model": SMALL_MODEL,
     "train": {"batch_size": 8, "crop_seconds": 4.0, "max_steps": 2000, "lr": 5.0e-4, "warmup_steps": 200,
               "weight_decay": 0.01, "grad_clip": 10.0, "seed": 1, "log_every": 25, "ckpt_every": 250,
-              "gumbel_max": 2.0, "gumbel_min": 0.5, "gumbel_decay": 0.999, "threads": 0},
+              "gumbel_max": 2.0, "gumbel_min": 0.5, "gumbel_decay": 0.999, "threads": 0,
+              "codevector_init": "normal"},
 }
 
 
@@ -70,6 +73,14 @@ class TeacherPretrainer:
         tc = cfg["train"]
         seed_everything(tc["seed"], tc["threads"])
         self.model = Wav2Vec2ForPreTraining(Wav2Vec2Config(**cfg["model"]))
+        if tc["codevector_init"] == "normal":
+            # transformers (like fairseq) draws codevectors from U(0, 1): all in one orthant,
+            # mean pairwise cosine ~0.75, so quantised targets barely differ and, at small
+            # batch and short budgets, the contrastive loss sits at chance (ln(K + 1)) for
+            # hundreds of steps. Zero-mean N(0, 1) codevectors start distinguishable.
+            torch.nn.init.normal_(self.model.quantizer.codevectors)
+        elif tc["codevector_init"] != "uniform":
+            raise ValueError(f"train.codevector_init must be 'normal' or 'uniform', not '{tc['codevector_init']}'")
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=tc["lr"], weight_decay=tc["weight_decay"])
         warm = max(1, tc["warmup_steps"])
         total = tc["max_steps"]

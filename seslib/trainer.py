@@ -8,6 +8,13 @@ model, optimisers, scheduler, step, best score and every RNG state; training res
 from the checkpoint of step ``s`` performs exactly the updates an uninterrupted run
 performs after step ``s``.
 
+Teacher features. A mode that uses the teacher names the feature streams its loss reads
+(:meth:`seslib.modes.Mode.streams`); ``teacher.features`` says where they come from:
+``dumped`` (ark/scp in ``teacher.dump_dir``, written by ``seslib.bin.dump_features``) or
+``online`` (the teacher runs on each crop). See :mod:`seslib.features`. Crops start on
+the 320-sample hop in every mode, so their frames are frames of the dump and every mode
+sees the same crops.
+
 Checkpoints (``last.pt`` every ``ckpt_every`` steps, ``best.pt`` on a better validation
 SI-SDR) are written to a temporary file and renamed; each holds the effective config, so
 :func:`seslib.checkpoint.load_model` needs nothing else.
@@ -25,9 +32,10 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import audio
+from . import audio, stft
 from .checkpoint import save_checkpoint
 from .data import read_kv
+from .features import DumpedFeatures, OnlineFeatures
 from .losses import si_sdr
 from .models import GCRN
 from .modes import get_mode
@@ -37,6 +45,7 @@ log = logging.getLogger(__name__)
 DEFAULTS = {
     "mode": "base",
     "mode_options": {},
+    "teacher": {"path": None, "features": "dumped", "dump_dir": None},
     "model": {},
     "optim": {"lr": 1.0e-3, "betas": [0.9, 0.999], "grad_clip": 5.0},
     "scheduler": {"name": "constant"},  # constant (paper) | cosine (to lr * min_factor at max_steps)
@@ -70,16 +79,18 @@ class CropSampler:
         batch_size: global batch size (split over processes).
         seed: the data order is a function of this seed and the step.
         scps: which audio of each utterance to crop, at the same offset (default: noisy, clean).
+        align: crop offsets are multiples of this (the teacher's hop, for dumped features).
     """
 
-    def __init__(self, data_dir, crop: int, batch_size: int, seed: int, scps=("wav.scp", "spk1.scp")):
+    def __init__(self, data_dir, crop: int, batch_size: int, seed: int, scps=("wav.scp", "spk1.scp"),
+                 align: int = 1):
         d = Path(data_dir)
         self.tables = [read_kv(d / name) for name in scps]
         self.lengths = {k: int(v) for k, v in read_kv(d / "utt2num_samples").items()}
         self.utts = sorted(self.tables[0])
         if len(self.utts) < batch_size:
             raise ValueError(f"{d}: {len(self.utts)} utterances, fewer than the batch size {batch_size}")
-        self.crop, self.batch_size, self.seed = crop, batch_size, seed
+        self.crop, self.batch_size, self.seed, self.align = crop, batch_size, seed, align
         self.steps_per_epoch = len(self.utts) // batch_size
 
     def indices(self, step: int) -> tuple[int, list[int]]:
@@ -88,15 +99,21 @@ class CropSampler:
         perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.utts))
         return epoch, perm[k * self.batch_size:(k + 1) * self.batch_size].tolist()
 
-    def batch(self, step: int, rank: int = 0, world: int = 1) -> tuple[torch.Tensor, ...]:
-        """This process's share of the batch of ``step``: one ``[b, crop]`` tensor per scp."""
+    def plan(self, step: int, rank: int = 0, world: int = 1) -> list[tuple[str, int]]:
+        """``(utterance, crop offset)`` of this process's share of the batch of ``step``."""
         epoch, idx = self.indices(step)
-        out = [[] for _ in self.tables]
+        out = []
         for i in idx[rank::world]:
             utt = self.utts[i]
-            n = self.lengths[utt]
-            off = int(np.random.default_rng([self.seed, epoch, i]).integers(0, max(1, n - self.crop + 1)))
-            stop = min(n, off + self.crop)
+            slots = max(1, (self.lengths[utt] - self.crop) // self.align + 1)
+            out.append((utt, self.align * int(np.random.default_rng([self.seed, epoch, i]).integers(0, slots))))
+        return out
+
+    def batch(self, step: int, rank: int = 0, world: int = 1) -> tuple[torch.Tensor, ...]:
+        """This process's share of the batch of ``step``: one ``[b, crop]`` tensor per scp."""
+        out = [[] for _ in self.tables]
+        for utt, off in self.plan(step, rank, world):
+            stop = min(self.lengths[utt], off + self.crop)
             for table, acc in zip(self.tables, out):
                 x = audio.read_audio(table[utt], utt=utt, start=off, stop=stop)
                 acc.append(np.pad(x, (0, self.crop - len(x))))
@@ -156,12 +173,40 @@ class Trainer:
         tc = cfg["train"]
         seed_everything(tc["seed"], tc["threads"])
         self.model = GCRN(**cfg["model"])
-        self.mode = get_mode(cfg["mode"])(self.model, cfg["mode_options"])
-        self.runner = torch.nn.parallel.DistributedDataParallel(self.mode) if self.distributed else self.mode
-        params = [p for p in self.mode.parameters() if p.requires_grad]
+        mode_cls = get_mode(cfg["mode"])
+        self.teacher, self.features = None, None
+        tcfg = cfg["teacher"]
+        if mode_cls.uses_teacher:
+            if not tcfg["path"]:
+                raise ValueError(f"mode {cfg['mode']} needs a teacher: set teacher.path (hub id or save_pretrained dir)")
+            from .teacher import Teacher
+            self.teacher = Teacher(tcfg["path"], layers="all")
+        self.mode = mode_cls(self.model, cfg["mode_options"], teacher=self.teacher)
+        self.streams = self.mode.streams()
+        if self.streams:
+            if tcfg["features"] == "dumped":
+                if not tcfg["dump_dir"]:
+                    raise ValueError("teacher.features is 'dumped' but teacher.dump_dir is not set")
+                self.features = DumpedFeatures(tcfg["dump_dir"], self.streams)
+                if self.features.meta["dim"] != self.teacher.dim or self.features.meta["num_hidden"] != self.teacher.num_hidden:
+                    raise ValueError(f"{tcfg['dump_dir']}: features of {self.features.meta['teacher']}, not of "
+                                     f"the configured teacher {tcfg['path']} (dims differ)")
+            elif tcfg["features"] == "online":
+                self.features = OnlineFeatures(self.teacher)
+            else:
+                raise ValueError(f"teacher.features must be 'dumped' or 'online', not '{tcfg['features']}'")
+        if self.distributed:
+            ignored = getattr(self.mode, "ddp_ignored", lambda: [])()
+            torch.nn.parallel.DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self.mode, ignored)
+            self.runner = torch.nn.parallel.DistributedDataParallel(self.mode)
+        else:
+            self.runner = self.mode
+        own = {id(p) for o in self.mode.extra_optimizers().values() for g in o.param_groups for p in g["params"]}
+        params = [p for p in self.mode.parameters() if p.requires_grad and id(p) not in own]
         self.opt = torch.optim.Adam(params, lr=cfg["optim"]["lr"], betas=tuple(cfg["optim"]["betas"]))
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, _lr_lambda(cfg))
-        self.sampler = CropSampler(train_dir, int(tc["crop_seconds"] * audio.SAMPLE_RATE), tc["batch_size"], tc["seed"])
+        self.sampler = CropSampler(train_dir, int(tc["crop_seconds"] * audio.SAMPLE_RATE), tc["batch_size"], tc["seed"],
+                                   align=stft.HOP)
         if tc["batch_size"] % self.world:
             raise ValueError(f"batch size {tc['batch_size']} is not divisible by {self.world} processes")
         self.valid_dir = Path(valid_dir)
@@ -172,7 +217,8 @@ class Trainer:
     # -- checkpoints -------------------------------------------------------------------
     def state(self) -> dict:
         return {"format": "seslib-checkpoint-1", "config": self.cfg, "model_config": self.model.config,
-                "model": self.model.state_dict(), "mode": self.mode.state_dict(),
+                "enhancer": self.mode.inference_spec(),
+                "model": self.mode.inference_model().state_dict(), "mode": self.mode.state_dict(),
                 "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
                 "extra_optimizers": {k: o.state_dict() for k, o in self.mode.extra_optimizers().items()},
                 "step": self.step, "best": self.best, "rng": _rng_state()}
@@ -203,13 +249,14 @@ class Trainer:
         utts = sorted(wav)
         if self.cfg["train"]["valid_max_utts"]:
             utts = utts[: self.cfg["train"]["valid_max_utts"]]
-        self.model.eval()
+        model = self.mode.inference_model()
+        model.eval()
         total = torch.zeros(2, dtype=torch.float64)
         for utt in utts[self.rank::self.world]:
             x = torch.from_numpy(audio.read_audio(wav[utt], utt=utt))[None]
             y = torch.from_numpy(audio.read_audio(spk1[utt], utt=utt))[None]
-            total += torch.tensor([si_sdr(self.model(x), y).item(), 1.0], dtype=torch.float64)
-        self.model.train()
+            total += torch.tensor([si_sdr(model(x), y).item(), 1.0], dtype=torch.float64)
+        self.mode.train()
         if self.distributed:
             dist.all_reduce(total)
         return (total[0] / max(total[1], 1)).item()
@@ -233,6 +280,14 @@ class Trainer:
         if self.tb:
             self.tb.add_scalar(name, value, self.step)
 
+    def _features(self, noisy, clean) -> dict:
+        if not self.streams:
+            return {}
+        if isinstance(self.features, DumpedFeatures):
+            return self.features.batch(self.streams, self.sampler.plan(self.step, self.rank, self.world),
+                                       self.sampler.crop)
+        return self.features.batch(self.streams, {"noisy": noisy, "clean": clean})
+
     def train(self) -> dict:
         """Train up to ``train.max_steps`` (resuming from ``last.pt`` if present)."""
         tc = self.cfg["train"]
@@ -242,17 +297,24 @@ class Trainer:
         elif self.rank == 0:
             self._log(f"mode {self.cfg['mode']}, GCRN {self.model.num_parameters():,} parameters, "
                       f"{len(self.sampler.utts)} training utterances, {self.world} process(es)")
+            if self.teacher is not None:
+                n_mode = sum(p.numel() for p in self.mode.parameters()) - self.model.num_parameters()
+                self._log(f"teacher {self.teacher.name}: {self.teacher.num_hidden} hidden states of {self.teacher.dim} "
+                          f"dims, frozen; features {self.cfg['teacher']['features'] if self.streams else 'not read'} "
+                          f"{' '.join(self.streams)}; {n_mode:,} mode parameters besides the GCRN")
         self.mode.train()
         t_win, acc, acc_n = time.time(), {}, 0
         while self.step < tc["max_steps"]:
             noisy, clean = self.sampler.batch(self.step, self.rank, self.world)
-            loss, logs = self.runner(noisy, clean)
+            feats = self._features(noisy, clean)
+            loss, logs = self.runner(noisy, clean, feats)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             gn = torch.nn.utils.clip_grad_norm_([p for g in self.opt.param_groups for p in g["params"]],
                                                 self.cfg["optim"]["grad_clip"])
             self.opt.step()
             self.sched.step()
+            logs.update(self.mode.after_step())
             self.step += 1
             for k, v in dict(logs, loss=loss.item(), grad_norm=gn.item()).items():
                 acc[k] = acc.get(k, 0.0) + v

@@ -34,6 +34,11 @@ def write_wav(path, x, sr=SR, subtype="PCM_16"):
 @pytest.fixture
 def source_dir(tmp_path):
     """A source dir with 6 speech files (3 speakers) and 3 noise files."""
+    return make_source_dir(tmp_path)
+
+
+def make_source_dir(tmp_path):
+    """See :func:`source_dir`."""
     rng = np.random.default_rng(0)
     d = tmp_path / "src"
     d.mkdir()
@@ -69,3 +74,18 @@ def copy_recipe(dst: Path) -> Path:
     shutil.copytree(RECIPE, dst, symlinks=False, ignore=shutil.ignore_patterns("data", "exp", "dump", "utils"))
     (dst / "utils").symlink_to(ROOT / "utils")
     return dst
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_dir(tmp_path_factory):
+    """A randomly initialised, tiny Wav2Vec2 (save_pretrained dir) with the real
+    feature-encoder geometry: 2 layers of width 32, so 3 hidden states."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+    d = tmp_path_factory.mktemp("w2v")
+    cfg = Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                         conv_dim=(16,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4)
+    torch.manual_seed(0)
+    Wav2Vec2Model(cfg).save_pretrained(d)
+    Wav2Vec2FeatureExtractor(do_normalize=True).save_pretrained(d)
+    return d

@@ -61,18 +61,29 @@ def test_help_lists_stages_and_rejects_unknown_options(env):
     assert r.returncode != 0 and "unknown option --bogus" in r.stderr
 
 
+MODES = "base concat_ws distill_embed distill_output adversarial_ws"
+
+
 def test_full_pipeline_tiny(tmp_path, env):
-    """Stages 0-6 at tiny size: train, enhance, score (with a peer), results table."""
+    """Stages 0-6 at tiny size: teacher pre-training and dump, training of base, SSL and
+    distillation modes, enhance, score (with a peer), results table."""
     rec = copy_recipe(tmp_path / "r")
-    r = subprocess.run(["./run.sh", "--mini-conf", "conf/data_mini_tiny.yaml", "--train-conf-tag", "tiny",
-                        "--peers", "rnnoise", "--nj", "2", "--nproc", "2"],
+    common = ["--mini-conf", "conf/data_mini_tiny.yaml", "--train-conf-tag", "tiny", "--teacher-conf",
+              "conf/teacher_tiny.yaml", "--modes", MODES, "--peers", "rnnoise", "--nj", "2"]
+    r = subprocess.run(["./run.sh", *common, "--nproc", "2"],
                        cwd=rec, env=dict(env, OMP_NUM_THREADS="1"), capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "2 process(es)" in (rec / "exp" / "base" / "train.log").read_text()  # trained with torchrun DDP
-    for s in ("3_train_base", "4_enhance_base", "5_score_noisy", "5_score_base"):
+    for mode in MODES.split():  # trained with torchrun DDP, the discriminator's gradients averaged by hand
+        assert "2 process(es)" in (rec / "exp" / mode / "train.log").read_text()
+    for s in ("2_teacher", "2_teacher_check", "2_dump_train", "3_train_base", "3_train_concat_ws",
+              "4_enhance_base", "4_enhance_concat_ws", "5_score_noisy", "5_score_base", "5_score_adversarial_ws"):
         assert (rec / "exp" / "stages" / f"{s}.done").is_file(), s
+    assert (rec / "exp" / "teacher" / "teacher" / "config.json").is_file()
     text = (rec / "RESULTS.md").read_text()
-    assert "| Noisy input |" in text and "| GCRN base |" in text and "## Stage wall times" in text
+    assert "| Noisy input |" in text and "| Base |" in text and "## Stage wall times" in text
+    rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in text.splitlines() if line.startswith("| ")}
+    assert rows["Feature Concat-ws"][5] == "✗" and rows["Feature Concat-ws"][9] == "yes"  # teacher at inference
+    assert rows["Distillation Output"][9] == "no" and rows["Distillation Embed."][6] == "yes"
     assert "| Clean speech (reference) |" in text and "at -5 dB SNR" in text
     if (rec / "exp" / "stages" / "5_score_peer_rnnoise.done").is_file():
         assert "| RNNoise |" in text
@@ -80,7 +91,6 @@ def test_full_pipeline_tiny(tmp_path, env):
     s = json.loads((rec / "exp" / "base" / "score_test" / "summary.json").read_text())
     assert s["utterances"] == 4 and "wer" in s
     # everything done: a rerun skips all stages
-    r = subprocess.run(["./run.sh", "--mini-conf", "conf/data_mini_tiny.yaml", "--train-conf-tag", "tiny",
-                        "--peers", "rnnoise", "--nj", "2", "--stage", "3", "--stop-stage", "5"],
+    r = subprocess.run(["./run.sh", *common, "--stage", "2", "--stop-stage", "5"],
                        cwd=rec, env=env, capture_output=True, text=True)
     assert r.returncode == 0 and "started" not in r.stdout

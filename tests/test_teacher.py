@@ -8,19 +8,6 @@ from seslib.models import GCRN
 from seslib.teacher import Teacher
 
 
-@pytest.fixture(scope="module")
-def tiny_teacher_dir(tmp_path_factory):
-    """A randomly initialised, tiny Wav2Vec2 with the real feature-encoder geometry."""
-    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
-    d = tmp_path_factory.mktemp("w2v")
-    cfg = Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                         conv_dim=(16,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4)
-    torch.manual_seed(0)
-    Wav2Vec2Model(cfg).save_pretrained(d)
-    Wav2Vec2FeatureExtractor(do_normalize=True).save_pretrained(d)
-    return d
-
-
 def test_frames_match_the_gcrn_for_many_lengths(tiny_teacher_dir):
     t = Teacher(str(tiny_teacher_dir))
     g = GCRN(channels=[4, 6, 8, 8, 8])
@@ -68,3 +55,18 @@ def test_errors(tmp_path, tiny_teacher_dir):
         Teacher(str(tmp_path / "missing"))
     with pytest.raises(ValueError, match="layers must be"):
         Teacher(str(tiny_teacher_dir), layers="middle")
+
+
+def test_dtw_content_scores():
+    from seslib.bin.teacher_check import content_scores, dtw_distance
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((30, 8))
+    assert dtw_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    stretched = np.repeat(a, 2, axis=0)  # the same "sentence", spoken twice as slowly
+    assert dtw_distance(a, stretched) == pytest.approx(0.0, abs=1e-6)
+    assert dtw_distance(a, rng.standard_normal((40, 8))) > 0.2
+    sents = [rng.standard_normal((int(rng.integers(20, 40)), 8)) for _ in range(4)]
+    other_voice = [np.repeat(s, 2, axis=0) + 0.3 * rng.standard_normal((2 * len(s), 8)) for s in sents]
+    r = content_scores(sents, other_voice)
+    assert r["same_sentence_closer"] == 1.0 and r["comparisons"] == 12
+    assert r["same_sentence_other_voice"] < r["other_sentence_same_voice"]

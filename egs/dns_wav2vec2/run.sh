@@ -16,7 +16,12 @@ dns_train_hours=100  # DNS: hours of training mixtures
 dns_valid_hours=1    # DNS: hours of validation mixtures
 dns_segment_seconds=10  # DNS: length of each mixture cut from the clean files
 dns_test_utts=500    # DNS: LibriSpeech test-clean utterances in the test set (paper: 500)
-modes="base"         # training modes (conf/train_<mode>_<train_conf_tag>.yaml)
+modes="base concat concat_ws distill_embed distill_embed_ws distill_output adversarial adversarial_ws triplet triplet_ws"
+                     # training modes, the rows of the paper's Table 1 (conf/train_<mode>_<train_conf_tag>.yaml)
+teacher=auto         # Wav2Vec2 teacher: a hub id (facebook/wav2vec2-base), a save_pretrained dir, or
+                     # "pretrain" (pre-train a small one offline, stage 2); auto: mini -> pretrain, dns -> facebook/wav2vec2-base
+teacher_conf=        # config of the offline teacher pre-training (default conf/teacher_<corpus>.yaml)
+teacher_features=dumped  # dumped: teacher features of the training set to ark/scp (stage 2); online: in the training loop
 train_conf_tag=      # which training configs; default: the corpus name (mini, dns)
 nproc=1              # training processes per node (torchrun data parallel; GPUs or CPU processes)
 torchrun_args="--standalone"  # multi-node: e.g. "--nnodes 2 --node-rank 0 --rdzv-backend c10d --rdzv-endpoint HOST:29400"
@@ -29,7 +34,9 @@ Stages:
      (mini: synthesised offline; dns: scanned from DNS_ROOT and LIBRISPEECH_ROOT in db.sh)
   1  mixtures: noisy/clean/noise data dirs -> data/{train,valid,test}
      (train/valid SNR uniform in train_snr, test at test_snr; validated)
-  3  train each mode in \$modes (Table 1: base) -> exp/<mode>/{best,last}.pt
+  2  teacher: pre-train a small wav2vec 2.0 offline (--teacher pretrain) -> exp/teacher/teacher;
+     dump its features of data/train (clean and noisy, last layer and all layers) -> dump/<teacher>/train
+  3  train each mode in \$modes (Table 1) -> exp/<mode>/{best,last}.pt
   4  enhance the test set with each model and each peer in \$peers -> exp/<system>/enhanced_test
   5  score clean reference, noisy input, models and peers: PESQ, STOI, SI-SDR, WER
      -> exp/<system>/score_test
@@ -48,7 +55,13 @@ Options:
   --dns-valid-hours H     DNS validation hours (default $dns_valid_hours)
   --dns-segment-seconds S DNS mixture length (default $dns_segment_seconds)
   --dns-test-utts N       DNS test set size (default $dns_test_utts)
-  --modes 'M ...'         training modes (default '$modes')
+  --modes 'M ...'         training modes (default: all of Table 1:
+                          '$modes')
+  --teacher T             Wav2Vec2 teacher: hub id, save_pretrained dir, or pretrain (default $teacher:
+                          pretrain for mini, facebook/wav2vec2-base for dns)
+  --teacher-conf FILE     offline teacher pre-training config (default conf/teacher_<corpus>.yaml)
+  --teacher-features F    dumped (stage 2 writes ark/scp) or online (teacher in the training loop)
+                          (default $teacher_features)
   --train-conf-tag T      use conf/train_<mode>_T.yaml (default: the corpus name)
   --nproc N               training processes per node, data parallel via torchrun (default $nproc)
   --torchrun-args 'ARGS'  rendezvous options of torchrun (default '$torchrun_args'; multi-node: see run.sh)
@@ -101,11 +114,50 @@ if selected 1; then
       for s in train valid test; do utils/validate_data_dir.sh data/\$s --require spk1.scp noise1.scp utt2num_samples; done"
 fi
 
+if [ "$teacher" = auto ]; then
+  if [ "$corpus" = mini ]; then teacher=pretrain; else teacher=facebook/wav2vec2-base; fi
+fi
+teacher_conf=${teacher_conf:-conf/teacher_${corpus}.yaml}
+if [ "$teacher" = pretrain ]; then teacher_path=$PWD/exp/teacher/teacher; else teacher_path=$teacher; fi
+dump_dir=dump/$(echo "$teacher_path" | sed "s|^$PWD/||; s|[^A-Za-z0-9._-]|_|g")/train
+teacher_modes=$(python -c "import sys; from seslib.modes import MODES
+bad = [m for m in sys.argv[1:] if m not in MODES]
+if bad: sys.exit(f'unknown modes {bad}; known: {sorted(MODES)}')
+print(' '.join(m for m in sys.argv[1:] if MODES[m].uses_teacher))" $modes)
+
+if selected 2 && [ -n "$teacher_modes" ]; then
+  if [ "$teacher" = pretrain ]; then
+    [ -f "$teacher_conf" ] || { echo "$0: no teacher config $teacher_conf" 1>&2; exit 1; }
+    run_stage --name 2_teacher --title "pre-train a wav2vec 2.0 teacher on data/train clean speech ($teacher_conf)" \
+      --inputs "$teacher_conf" data/train/spk1.scp --outputs exp/teacher/teacher/config.json --scratch exp/teacher -- \
+      python -m seslib.bin.pretrain_teacher --data-dir data/train --out exp/teacher --config "$teacher_conf"
+    if [ "$corpus" = mini ]; then  # does it encode content? (held-out sentences, two voices, DTW; vs random init)
+      run_stage --name 2_teacher_check --title "content check of the teacher" \
+        --inputs exp/teacher/teacher "$src/test/speech.text" --outputs exp/teacher/content_check.json -- \
+        python -m seslib.bin.teacher_check --teacher exp/teacher/teacher --text "$src/test/speech.text" \
+          --out exp/teacher/content_check.json
+    fi
+  fi
+  if [ "$teacher_features" = dumped ]; then
+    run_stage --name 2_dump_train --title "dump teacher features of data/train ($teacher)" \
+      --inputs data/train/wav.scp data/train/spk1.scp $([ "$teacher" = pretrain ] && echo exp/teacher/teacher) \
+      --config "teacher=$teacher" --outputs "$dump_dir/clean_all.scp" --scratch "$dump_dir" -- \
+      python -m seslib.bin.dump_features --teacher "$teacher_path" --data-dir data/train --out "$dump_dir" --nj "$nj"
+  fi
+fi
+
 conf_tag=${train_conf_tag:-$corpus}
 if selected 3; then
   for mode in $modes; do
     conf=conf/train_${mode}_${conf_tag}.yaml
     [ -f "$conf" ] || { echo "$0: no training config $conf" 1>&2; exit 1; }
+    tset=(); tin=(); tcfg=
+    if [[ " $teacher_modes " == *" $mode "* ]]; then
+      tset=(--set "teacher.path=$teacher_path" "teacher.features=$teacher_features")
+      [ "$teacher_features" = dumped ] && tset+=("teacher.dump_dir=$dump_dir") && tin=("$dump_dir")
+      [ "$teacher" = pretrain ] && tin+=(exp/teacher/teacher)
+      tcfg="teacher=$teacher features=$teacher_features"
+    fi
     if [ "$nproc" -gt 1 ]; then
       # shellcheck disable=SC2206
       launcher=(python -m torch.distributed.run $torchrun_args --nproc-per-node "$nproc")
@@ -113,10 +165,10 @@ if selected 3; then
       launcher=(python)
     fi
     run_stage --name "3_train_$mode" --title "train $mode ($conf)" \
-      --inputs "$conf" data/train data/valid --config "mode=$mode" \
+      --inputs "$conf" data/train data/valid "${tin[@]}" --config "mode=$mode $tcfg" \
       --outputs "exp/$mode/best.pt" --scratch "exp/$mode" -- \
       "${launcher[@]}" -m seslib.bin.train --config "$conf" --train-dir data/train --valid-dir data/valid \
-        --out "exp/$mode"
+        --out "exp/$mode" "${tset[@]}"
   done
 fi
 
@@ -158,10 +210,14 @@ fi
 
 if selected 6; then
   rows=(--row "Clean speech (reference)" exp/clean/score_test clean --row "Noisy input" exp/noisy/score_test noisy)
-  for mode in $modes; do rows+=(--row "GCRN $mode" "exp/$mode/score_test" "exp/$mode/best.pt"); done
+  declare -A mode_label=([base]="Base" [concat]="Feature Concat" [concat_ws]="Feature Concat-ws"
+    [distill_embed]="Distillation Embed." [distill_embed_ws]="Distillation Embed.-ws"
+    [distill_output]="Distillation Output" [adversarial]="Distillation Adversarial"
+    [adversarial_ws]="Distillation Adversarial-ws" [triplet]="Distillation Triplet" [triplet_ws]="Distillation Triplet-ws")
+  for mode in $modes; do rows+=(--row "${mode_label[$mode]:-$mode}" "exp/$mode/score_test" "exp/$mode/best.pt"); done
   declare -A peer_label=([rnnoise]="RNNoise" [dfn3]="DeepFilterNet3" [noisereduce]="Spectral gating (noisereduce)")
   for p in $(available_peers); do rows+=(--row "${peer_label[$p]:-$p}" "exp/peer_$p/score_test" "peer:$p"); done
   python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages "${rows[@]}" \
     --title "Results: corpus $corpus, test set at $(echo "$test_snr" | awk '$1==$2{print $1; next}{print $1".."$2}') dB SNR" \
-    --note "Generated by \`./run.sh --corpus $corpus --modes '$modes'\` (stage 6 writes this file). Test set: $(wc -l < data/test/wav.scp) utterances of data/test. Training configs: conf/train_<mode>_${conf_tag}.yaml."
+    --note "Generated by \`./run.sh --corpus $corpus --modes '$modes'\` (stage 6 writes this file). Test set: $(wc -l < data/test/wav.scp) utterances of data/test. Training configs: conf/train_<mode>_${conf_tag}.yaml; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")."
 fi

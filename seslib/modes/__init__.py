@@ -1,13 +1,23 @@
 """Training modes: one small class per way of training the enhancer, found by name.
 
-A mode turns a batch into a loss. It may own extra modules (projections, a
-discriminator) and extra optimisers; the trainer saves and restores all of them.
+A mode turns a batch (and the teacher features it asks for) into a loss. It may own
+extra modules (projections, a discriminator) and extra optimisers; the trainer saves and
+restores all of them. The names are the rows of the paper's Table 1.
 """
 from __future__ import annotations
 
-from .base import Base, Mode
+from .adversarial import Adversarial, AdversarialWS
+from .base import Base, Mode, TeacherMode
+from .concat import Concat, ConcatWS
+from .distill_embed import DistillEmbed, DistillEmbedWS
+from .distill_output import DistillOutput
+from .triplet import Triplet, TripletWS
 
-MODES: dict[str, type[Mode]] = {"base": Base}
+MODES: dict[str, type[Mode]] = {m.name: m for m in (
+    Base, Concat, ConcatWS, DistillEmbed, DistillEmbedWS, DistillOutput, Adversarial, AdversarialWS,
+    Triplet, TripletWS)}
+
+__all__ = ["MODES", "Mode", "TeacherMode", "get_mode"]
 
 
 def get_mode(name: str) -> type[Mode]:
