@@ -117,3 +117,16 @@ def test_online_features_train_and_bad_teacher_configs(corpus, tiny_teacher_dir,
     with pytest.raises(FileNotFoundError, match="dump"):
         Trainer(_cfg("concat", corpus, tiny_teacher_dir, f"teacher.dump_dir={tmp_path / 'none'}"),
                 corpus / "train", corpus / "valid", tmp_path / "z")
+
+
+def test_concat_checkpoint_enhances_but_does_not_stream(corpus, tiny_teacher_dir, tmp_path, caplog):
+    from seslib.bin import enhance
+    out = tmp_path / "c"
+    Trainer(_cfg("concat", corpus, tiny_teacher_dir, "train.max_steps=2"), corpus / "train", corpus / "valid",
+            out).train()
+    wav = sorted((corpus / "train").rglob("*.wav"))[0]
+    assert enhance.main(["--model", str(out / "best.pt"), "--teacher", str(tiny_teacher_dir), str(wav),
+                         str(tmp_path / "y.wav")]) == 0
+    assert (tmp_path / "y.wav").is_file()
+    assert enhance.main(["--model", str(out / "best.pt"), "--streaming", str(wav), str(tmp_path / "z.wav")]) == 1
+    assert "cannot stream" in caplog.text and not (tmp_path / "z.wav").exists()

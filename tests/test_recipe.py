@@ -81,6 +81,7 @@ def test_full_pipeline_tiny(tmp_path, env):
     assert (rec / "exp" / "teacher" / "teacher" / "config.json").is_file()
     text = (rec / "RESULTS.md").read_text()
     assert "| Noisy input |" in text and "| Base |" in text and "## Stage wall times" in text
+    assert "## Teacher" in text and "| random init |" in text
     rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in text.splitlines() if line.startswith("| ")}
     assert rows["Feature Concat-ws"][5] == "✗" and rows["Feature Concat-ws"][9] == "yes"  # teacher at inference
     assert rows["Distillation Output"][9] == "no" and rows["Distillation Embed."][6] == "yes"

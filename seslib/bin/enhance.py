@@ -10,7 +10,9 @@
 (seslib.peers) instead of a checkpoint, with its measured delay removed.
 
 ``--streaming`` runs the model frame by frame with carried state (what a device does);
-it gives the same output as the default offline pass. Outputs are 16 kHz float wavs, so
+it gives the same output as the default offline pass. Checkpoints of the ``concat``
+modes load their Wav2Vec2 teacher too (from the path recorded in training, or
+``--teacher``) and cannot stream. Outputs are 16 kHz float wavs, so
 nothing is clipped. Finished outputs are skipped, so a killed run resumes.
 """
 from __future__ import annotations
@@ -50,12 +52,18 @@ class PeerEnhancer:
         return compensate(self.peer.enhance(x), self.delay)
 
 
-def load_enhancer(spec: str):
-    """A checkpoint path, or ``peer:NAME``."""
+def load_enhancer(spec: str, streaming: bool = False, teacher: str | None = None):
+    """A checkpoint path, or ``peer:NAME``; ``teacher`` overrides the teacher a
+    ``concat`` checkpoint names. Raises ValueError for ``streaming`` with a model that
+    cannot stream (one that runs a teacher on the whole utterance)."""
     if spec.startswith("peer:"):
         return PeerEnhancer(spec[5:])
     from ..checkpoint import load_model
-    return load_model(spec)
+    model = load_model(spec, teacher=teacher)
+    if streaming and getattr(model, "teacher", None) is not None:
+        raise ValueError(f"{spec}: this model runs the Wav2Vec2 teacher on the whole utterance (a concat mode), "
+                         "so it cannot stream; drop --streaming")
+    return model
 
 
 def enhance_array(model, x: np.ndarray, streaming: bool = False) -> np.ndarray:
@@ -101,6 +109,8 @@ def main(argv=None) -> int:
     p.add_argument("input", help="a wav file, a directory of audio files, or a data dir")
     p.add_argument("output", help="output wav file or directory")
     p.add_argument("--streaming", action="store_true", help="frame-by-frame processing with carried state")
+    p.add_argument("--teacher", help="for concat checkpoints: load the teacher from here (hub id or directory) "
+                                     "instead of the path recorded at training time")
     p.add_argument("--nj", type=int, default=1, help="parallel jobs for a data dir (default 1)")
     p.add_argument("--job", type=int, default=0, help=argparse.SUPPRESS)  # one job of --nj (internal)
     p.add_argument("--threads", type=int, default=0, help="torch threads per job (default: 1 when --nj > 1)")
@@ -118,13 +128,14 @@ def main(argv=None) -> int:
                 from ..launcher import run_jobs
                 dst.mkdir(parents=True, exist_ok=True)
                 cmd = [sys.executable, "-m", "seslib.bin.enhance", "--model", args.model, str(src), str(dst),
-                       "--nj", str(args.nj), "--job", "JOB"] + (["--streaming"] if args.streaming else [])
+                       "--nj", str(args.nj), "--job", "JOB"] + (["--streaming"] if args.streaming else []) \
+                    + (["--teacher", args.teacher] if args.teacher else [])
                 failed = run_jobs(("JOB", 1, args.nj), str(dst / "log" / "enhance.JOB.log"), cmd)
                 if failed:
                     log.error("enhancement jobs %s failed; see %s/log/enhance.*.log", failed, dst)
                     return 1
             else:
-                model = load_enhancer(args.model)
+                model = load_enhancer(args.model, args.streaming, args.teacher)
                 _data_dir_job(model, src, dst, args.job or 1, args.nj if args.job else 1, args.streaming,
                               not args.quiet)
                 if args.job:
@@ -135,7 +146,7 @@ def main(argv=None) -> int:
                     shutil.copyfile(src / name, dst / name)
             log.info("%s: %d enhanced utterances", dst, len(read_kv(dst / "wav.scp")))
         elif src.is_dir():
-            model = load_enhancer(args.model)
+            model = load_enhancer(args.model, args.streaming, args.teacher)
             files = sorted(f for f in src.rglob("*") if f.suffix.lower() in AUDIO_EXT)
             if not files:
                 raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_EXT)}) below {src}")
@@ -143,7 +154,7 @@ def main(argv=None) -> int:
             n = enhance_pairs(model, pairs, args.streaming, "enhance", not args.quiet)
             log.info("%s: enhanced %d files into %s", src, n, dst)
         else:
-            model = load_enhancer(args.model)
+            model = load_enhancer(args.model, args.streaming, args.teacher)
             _write(dst, enhance_array(model, audio.read_audio(src), args.streaming))
             log.info("enhanced %s -> %s", src, dst)
     except (audio.AudioError, DataDirError, FileNotFoundError, ValueError, RuntimeError) as exc:

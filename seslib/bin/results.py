@@ -119,6 +119,38 @@ def stage_times(stamp_dir: Path) -> list[str]:
     return lines
 
 
+def teacher_section(teacher_dir: Path) -> list[str]:
+    """Markdown on an offline-pre-trained teacher: size, last logged losses, content check."""
+    md = ["## Teacher", ""]
+    info = teacher_dir / "teacher" / "seslib_pretraining.json"
+    log_lines = (teacher_dir / "train.log").read_text().splitlines() if (teacher_dir / "train.log").is_file() else []
+    first = next((line for line in log_lines if "parameters" in line), "")
+    steps = [line for line in log_lines if " step " in line and "contrastive" in line]
+    if info.is_file():
+        md.append(f"Pre-trained offline by stage 2 ({json.loads(info.read_text())['steps']} steps); "
+                  + (first.split(": ", 1)[1] if ": " in first else "") + ".")
+    if steps:
+        pick = [steps[0]] + steps[len(steps) // 2: len(steps) // 2 + 1] + [steps[-1]]
+        md += ["", "| logged at | step and losses (averaged since the previous line) |", "|---|---|"]
+        md += [f"| {line[:19]} | {line[20:].split(' step ', 1)[-1] if ' step ' in line[20:] else line[20:]} |"
+               for line in pick]
+    check = teacher_dir / "content_check.json"
+    if check.is_file():
+        c = json.loads(check.read_text())
+        md += ["", f"Content check (seslib.bin.teacher_check): {c['sentences']} held-out sentences, each "
+                   f"synthesised by {c['voices'][0]} and {c['voices'][1]}; DTW distance (cosine, standardised "
+                   "last-layer features) of the same sentence by the other voice versus other sentences by the "
+                   "same voice.", "",
+               "| teacher | same sentence, other voice | other sentence, same voice | same sentence closer |",
+               "|---|---|---|---|"]
+        for name in ("trained", "random_init"):
+            r = c[name]
+            md.append(f"| {name.replace('_', ' ')} | {r['same_sentence_other_voice']:.4f} | "
+                      f"{r['other_sentence_same_voice']:.4f} | {100 * r['same_sentence_closer']:.1f}% "
+                      f"of {r['comparisons']} |")
+    return md + [""]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m seslib.bin.results", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -128,6 +160,8 @@ def main(argv=None) -> int:
     p.add_argument("--title", default="Results", help="heading of the table")
     p.add_argument("--note", default="", help="a paragraph under the heading (corpus, command, ...)")
     p.add_argument("--stamp-dir", default="exp/stages", help="stage stamps, for the wall-time table")
+    p.add_argument("--teacher-dir", help="experiment dir of an offline-pre-trained teacher (exp/teacher): "
+                                         "adds its training summary and content check")
     args = p.parse_args(argv)
     logutil.setup()
     rows = []
@@ -161,6 +195,8 @@ def main(argv=None) -> int:
            "PESQ is wide band; WER by the offline Whisper tiny.en (seslib.asr), corpus level; the clean "
            "reference row is the ASR's own error on the clean speech.", "",
            "## Environment", "", *environment(recipe), ""]
+    if args.teacher_dir and Path(args.teacher_dir).is_dir():
+        md += teacher_section(Path(args.teacher_dir))
     times = stage_times(Path(args.stamp_dir))
     if times:
         md += ["## Stage wall times", "", "| stage | what | wall time | finished |", "|---|---|---|---|", *times, ""]
