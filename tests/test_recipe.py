@@ -84,6 +84,7 @@ def test_full_pipeline_tiny(tmp_path, env):
     assert "## Teacher" in text and "| random init |" in text
     rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in text.splitlines() if line.startswith("| ")}
     assert rows["Feature Concat-ws"][5] == "✗" and rows["Feature Concat-ws"][9] == "yes"  # teacher at inference
+    assert rows["Feature Concat-ws"][8] == "whole utterance" and rows["Base"][8] == "25 ms"
     assert rows["Distillation Output"][9] == "no" and rows["Distillation Embed."][6] == "yes"
     assert "| Clean speech (reference) |" in text and "at -5 dB SNR" in text
     if (rec / "exp" / "stages" / "5_score_peer_rnnoise.done").is_file():
