@@ -111,8 +111,12 @@ class CropSampler:
 
     def batch(self, step: int, rank: int = 0, world: int = 1) -> tuple[torch.Tensor, ...]:
         """This process's share of the batch of ``step``: one ``[b, crop]`` tensor per scp."""
+        return self.read(self.plan(step, rank, world))
+
+    def read(self, plan: list[tuple[str, int]]) -> tuple[torch.Tensor, ...]:
+        """The crops of ``plan`` (see :meth:`plan`): one ``[b, crop]`` tensor per scp."""
         out = [[] for _ in self.tables]
-        for utt, off in self.plan(step, rank, world):
+        for utt, off in plan:
             stop = min(self.lengths[utt], off + self.crop)
             for table, acc in zip(self.tables, out):
                 x = audio.read_audio(table[utt], utt=utt, start=off, stop=stop)
@@ -280,12 +284,11 @@ class Trainer:
         if self.tb:
             self.tb.add_scalar(name, value, self.step)
 
-    def _features(self, noisy, clean) -> dict:
+    def _features(self, plan, noisy, clean) -> dict:
         if not self.streams:
             return {}
         if isinstance(self.features, DumpedFeatures):
-            return self.features.batch(self.streams, self.sampler.plan(self.step, self.rank, self.world),
-                                       self.sampler.crop)
+            return self.features.batch(self.streams, plan, self.sampler.crop)
         return self.features.batch(self.streams, {"noisy": noisy, "clean": clean})
 
     def train(self) -> dict:
@@ -305,8 +308,9 @@ class Trainer:
         self.mode.train()
         t_win, acc, acc_n = time.time(), {}, 0
         while self.step < tc["max_steps"]:
-            noisy, clean = self.sampler.batch(self.step, self.rank, self.world)
-            feats = self._features(noisy, clean)
+            plan = self.sampler.plan(self.step, self.rank, self.world)
+            noisy, clean = self.sampler.read(plan)
+            feats = self._features(plan, noisy, clean)
             loss, logs = self.runner(noisy, clean, feats)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
