@@ -155,6 +155,20 @@ def run_jobs(job_spec, log_template: str, command: list[str], backend: str = "lo
     return sorted(failed)
 
 
+def run_module_jobs(module: str, args: list[str], nj: int, out_dir, name: str) -> bool:
+    """Run ``python -m MODULE ARGS --nj NJ --job JOB`` as jobs 1..NJ, logs in
+    ``OUT_DIR/log/NAME.JOB.log``; on failure log which jobs failed and where. Returns
+    whether every job succeeded. (How the seslib CLIs split a data dir over jobs.)"""
+    import logging
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", module, *args, "--nj", str(nj), "--job", "JOB"]
+    failed = run_jobs(("JOB", 1, nj), str(out_dir / "log" / f"{name}.JOB.log"), cmd)
+    if failed:
+        logging.getLogger(module).error("%s jobs %s failed; see %s/log/%s.*.log", name, failed, out_dir, name)
+    return not failed
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
         prog="utils/launch.sh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -52,14 +52,10 @@ def main(argv=None) -> int:
         if not (data_dir / "wav.scp").is_file():
             raise FileNotFoundError(f"{data_dir} is not a data dir (no wav.scp)")
         if args.nj > 1 and not args.job:
-            from ..launcher import run_jobs
-            out.mkdir(parents=True, exist_ok=True)
-            cmd = [sys.executable, "-m", "seslib.bin.dump_features", "--teacher", args.teacher,
-                   "--data-dir", str(data_dir), "--out", str(out), "--nj", str(args.nj), "--job", "JOB",
-                   "--kinds", *args.kinds, "--layers", *args.layers]
-            failed = run_jobs(("JOB", 1, args.nj), str(out / "log" / "dump.JOB.log"), cmd)
-            if failed:
-                log.error("dump jobs %s failed; see %s/log/dump.*.log", failed, out)
+            from ..launcher import run_module_jobs
+            opts = ["--teacher", args.teacher, "--data-dir", str(data_dir), "--out", str(out),
+                    "--kinds", *args.kinds, "--layers", *args.layers]
+            if not run_module_jobs("seslib.bin.dump_features", opts, args.nj, out, "dump"):
                 return 1
             teacher = None
         else:

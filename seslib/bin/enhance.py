@@ -125,14 +125,10 @@ def main(argv=None) -> int:
     try:
         if src.is_dir() and (src / "wav.scp").is_file():
             if args.nj > 1 and not args.job:
-                from ..launcher import run_jobs
-                dst.mkdir(parents=True, exist_ok=True)
-                cmd = [sys.executable, "-m", "seslib.bin.enhance", "--model", args.model, str(src), str(dst),
-                       "--nj", str(args.nj), "--job", "JOB"] + (["--streaming"] if args.streaming else []) \
+                from ..launcher import run_module_jobs
+                opts = ["--model", args.model, str(src), str(dst)] + (["--streaming"] if args.streaming else []) \
                     + (["--teacher", args.teacher] if args.teacher else [])
-                failed = run_jobs(("JOB", 1, args.nj), str(dst / "log" / "enhance.JOB.log"), cmd)
-                if failed:
-                    log.error("enhancement jobs %s failed; see %s/log/enhance.*.log", failed, dst)
+                if not run_module_jobs("seslib.bin.enhance", opts, args.nj, dst, "enhance"):
                     return 1
             else:
                 model = load_enhancer(args.model, args.streaming, args.teacher)

@@ -120,13 +120,10 @@ def main(argv=None) -> int:
             return 0
         out.mkdir(parents=True, exist_ok=True)
         if args.nj > 1:
-            from ..launcher import run_jobs
-            cmd = [sys.executable, "-m", "seslib.bin.score", "--ref-dir", str(ref), "--hyp", str(hyp),
-                   "--out", str(out), "--nj", str(args.nj), "--job", "JOB"]
-            cmd += (["--no-asr"] if not asr else []) + (["--asr-model", args.asr_model] if args.asr_model else [])
-            failed = run_jobs(("JOB", 1, args.nj), str(out / "log" / "score.JOB.log"), cmd)
-            if failed:
-                log.error("scoring jobs %s failed; see %s/log/score.*.log", failed, out)
+            from ..launcher import run_module_jobs
+            opts = ["--ref-dir", str(ref), "--hyp", str(hyp), "--out", str(out)]
+            opts += (["--no-asr"] if not asr else []) + (["--asr-model", args.asr_model] if args.asr_model else [])
+            if not run_module_jobs("seslib.bin.score", opts, args.nj, out, "score"):
                 return 1
         else:
             score_job(ref, hyp, out, 1, 1, asr, args.asr_model, not args.quiet)
