@@ -54,29 +54,55 @@ def test_flite_and_festival_voices(tmp_path):
         assert len(audio.read_audio(tmp_path / "h.wav")) > 8000
 
 
-def test_plan_keeps_sets_disjoint_and_respects_held_out_voices():
+def test_plan_keeps_sets_disjoint_and_holds_out_voices():
     cfg = synth_sources.load_config(None)
-    cfg.update(sizes={"train": 60, "valid": 10, "test": 20}, babble_utts=10,
-               test_voices=["flite_rms"], voices=["piper_joe", "flite_rms", "flite_awb"])
-    avail = {"piper_joe": "ok", "flite_rms": "ok", "flite_awb": "ok"}
+    cfg.update(sizes={"train": 60, "valid": 10, "test": 20, "test_heldout": 12}, babble_utts=10,
+               heldout_voices=["flite_rms"], voices=["piper_joe", "flite_rms", "flite_awb"],
+               train_only_voices=["espeak_enus_f2"])
+    avail = {"piper_joe": "ok", "flite_rms": "ok", "flite_awb": "ok", "espeak_enus_f2": "ok"}
     plan = synth_sources.make_synth_plan(cfg, avail)
-    texts = {s: {e["text"] for e in plan["speech"] if e["set"] == s} for s in ("train", "valid", "test", "babble")}
-    assert not texts["train"] & texts["test"] and not texts["train"] & texts["valid"]
-    assert not texts["babble"] & (texts["train"] | texts["test"] | texts["valid"])
-    assert {e["voice"] for e in plan["speech"] if e["set"] == "test"} == {"flite_rms"}
-    assert "flite_rms" not in {e["voice"] for e in plan["speech"] if e["set"] == "train"}
+    sets = ("train", "valid", "test", "babble", "test_heldout")
+    texts = {s: {e["text"] for e in plan["speech"] if e["set"] == s} for s in sets}
+    for a in sets:
+        for b in sets:
+            assert a == b or not texts[a] & texts[b], (a, b)
+    voices = {s: {e["voice"] for e in plan["speech"] if e["set"] == s} for s in sets}
+    # the held-out voice reads only test_heldout; no voice of test_heldout is anywhere else
+    assert voices["test_heldout"] == {"flite_rms"}
+    assert not voices["test_heldout"] & (voices["train"] | voices["valid"] | voices["test"] | voices["babble"])
+    # training-only voices never reach a test set
+    assert "espeak_enus_f2" in voices["train"]
+    assert "espeak_enus_f2" not in voices["test"] | voices["test_heldout"] | voices["babble"]
+    assert voices["test"] == {"piper_joe", "flite_awb"}
     assert plan == synth_sources.make_synth_plan(cfg, avail)
     ids = [e["id"] for e in plan["noise"]]
     assert len(ids) == len(set(ids))
     # a voice that is not installed is skipped, not fatal
     plan2 = synth_sources.make_synth_plan(cfg, dict(avail, flite_awb="needs flite"))
     assert "flite_awb" not in plan2["voices"]
+    # no held-out voice available: no held-out set (warned), and the other sets go on
+    plan3 = synth_sources.make_synth_plan(cfg, dict(avail, flite_rms="needs flite"))
+    assert not [e for e in plan3["speech"] if e["set"] == "test_heldout"]
+
+
+@pytest.mark.skipif(tts.available_voices()["espeak_enus_f2"] != "ok", reason="espeak-ng not installed")
+def test_espeak_voice(tmp_path):
+    p = tts.sample_params("espeak_enus_f2", np.random.default_rng(0))
+    tts.synth_batch("espeak_enus_f2", [("Hello there, my friend.", p, tmp_path / "e.wav")], 0)
+    x = audio.read_audio(tmp_path / "e.wav")
+    assert len(x) > 8000 and abs(audio.level_db(x) - tts.TARGET_LEVEL_DB) < 8
 
 
 def test_config_errors(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("sizes: {train: 1, valid: 1, test: 1}\nbogus: 3\n")
     with pytest.raises(ValueError, match="unknown keys.*bogus"):
+        synth_sources.load_config(p)
+    p.write_text("test_voices: [flite_rms]\n")
+    with pytest.raises(ValueError, match="heldout_voices"):
+        synth_sources.load_config(p)
+    p.write_text("voices: [piper_joe]\nheldout_voices: [flite_rms]\n")
+    with pytest.raises(ValueError, match="not in voices"):
         synth_sources.load_config(p)
     p.write_text("families: [white, thunder]\n")
     with pytest.raises(ValueError, match="unknown noise families.*thunder"):

@@ -31,7 +31,7 @@ if [ "$check" = true ]; then
   exit
 fi
 
-apt_pkgs="flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
+apt_pkgs="flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts espeak-ng"
 missing_apt() { for p in $apt_pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done; }
 if command -v dpkg >/dev/null 2>&1 && [ -n "$(missing_apt)" ]; then
   if [ "$apt" = true ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

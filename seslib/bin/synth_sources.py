@@ -4,7 +4,13 @@ Speech: English sentences (seslib.synth.text) read by the offline TTS voices ins
 here (seslib.synth.tts). Noise: procedural families (seslib.synth.noise), babble made of
 synthesised utterances that are never targets. Train, valid and test use disjoint
 sentences; test noise instances (and their babble talkers) are disjoint from
-train/valid ones; ``test_voices`` in the config can also hold voices out of training.
+train/valid ones.
+
+Voices: ``voices`` read train, valid and test; ``heldout_voices`` (a subset of ``voices``)
+never occur in train, valid, test or babble and read a second test set, ``test_heldout``
+(``sizes.test_heldout`` utterances, test noise), which measures how the enhancer does on
+voices it has never heard; ``train_only_voices`` (e.g. espeak-ng's, which Whisper cannot
+transcribe) add voice variety to train and valid only, never to a test set.
 
 Sub-commands (a recipe runs ``speech`` and ``noise`` as parallel jobs):
 
@@ -34,11 +40,12 @@ from ..synth import text as text_lib
 from ..synth import tts
 
 log = logging.getLogger("seslib.synth_sources")
-SETS = ("train", "valid", "test")
+SETS = ("train", "valid", "test")        # sets with their own noise instances
+SPEECH_SETS = SETS + ("test_heldout",)   # sets with speech
 
 DEFAULTS = {
     "seed": 1,
-    "sizes": {"train": 1400, "valid": 120, "test": 250},
+    "sizes": {"train": 1400, "valid": 120, "test": 250, "test_heldout": 0},
     "sentences_per_utt": [1, 2],
     "babble_utts": 80,
     "noise_per_family": {"train": 8, "valid": 2, "test": 4},
@@ -46,7 +53,8 @@ DEFAULTS = {
     "families": list(noise_lib.FAMILIES),
     "voices": list(tts.VOICES),
     "voice_weights": {"piper_joe": 3.0},
-    "test_voices": [],
+    "heldout_voices": [],
+    "train_only_voices": [],
     "shard_size": 40,
 }
 
@@ -57,48 +65,55 @@ def load_config(path) -> dict:
     if path:
         with open(path, encoding="utf-8") as f:
             user = yaml.safe_load(f) or {}
+        if "test_voices" in user:
+            raise ValueError(f"{path}: 'test_voices' is now 'heldout_voices' (voices of the test_heldout set only)")
         unknown = set(user) - set(DEFAULTS)
         if unknown:
             raise ValueError(f"{path}: unknown keys {sorted(unknown)}; known: {sorted(DEFAULTS)}")
         cfg.update(user)
+        cfg["sizes"] = dict(DEFAULTS["sizes"], **(user.get("sizes") or {}))
     bad = set(cfg["families"]) - set(noise_lib.FAMILIES)
     if bad:
         raise ValueError(f"unknown noise families {sorted(bad)}; known: {sorted(noise_lib.FAMILIES)}")
-    bad = set(cfg["voices"]) - set(tts.VOICES)
+    bad = set(cfg["voices"] + cfg["train_only_voices"]) - set(tts.VOICES)
     if bad:
         raise ValueError(f"unknown voices {sorted(bad)}; known: {sorted(tts.VOICES)}")
+    if set(cfg["heldout_voices"]) - set(cfg["voices"]):
+        raise ValueError(f"heldout_voices {sorted(set(cfg['heldout_voices']) - set(cfg['voices']))} are not in voices")
+    if set(cfg["train_only_voices"]) & set(cfg["voices"]):
+        raise ValueError("a voice cannot be in both voices and train_only_voices")
     return cfg
 
 
 def make_synth_plan(cfg: dict, available: dict[str, str]) -> dict:
     """Decide every utterance (voice, parameters, text) and noise instance from the seed."""
-    voices = [v for v in cfg["voices"] if available.get(v) == "ok"]
-    for v in cfg["voices"]:
-        if available.get(v) != "ok":
-            log.warning("voice %s skipped: %s", v, available.get(v))
-    if not voices:
-        raise RuntimeError("no TTS voice is available; run tools/install.sh")
-    held = [v for v in cfg["test_voices"] if v in voices]
-    if held and len(held) < len(voices):
-        voice_sets = {"train": [v for v in voices if v not in held], "test": held}
-        voice_sets["valid"] = voice_sets["train"]
-    else:
-        if cfg["test_voices"]:
-            log.warning("test_voices %s not usable here; every set uses every voice", cfg["test_voices"])
-        voice_sets = {s: voices for s in SETS}
-    voice_sets["babble"] = voices
+    def usable(names):
+        for v in names:
+            if available.get(v) != "ok":
+                log.warning("voice %s skipped: %s", v, available.get(v))
+        return [v for v in names if available.get(v) == "ok"]
+    voices, extra = usable(cfg["voices"]), usable(cfg["train_only_voices"])
+    held = [v for v in cfg["heldout_voices"] if v in voices]
+    seen = [v for v in voices if v not in held]
+    if not seen:
+        raise RuntimeError("no TTS voice for train/valid/test is available (all held out or missing); "
+                           "run tools/install.sh")
+    if cfg["sizes"]["test_heldout"] and not held:
+        log.warning("none of the heldout_voices %s is available here: no test_heldout set", cfg["heldout_voices"])
+    voice_sets = {"train": seen + extra, "valid": seen + extra, "test": seen, "babble": seen,
+                  "test_heldout": held}
 
     rng = np.random.default_rng(cfg["seed"])
     sentences = text_lib.load_sentences()
     order = rng.permutation(len(sentences))
     lo, hi = cfg["sentences_per_utt"]
     wanted = {"test": cfg["sizes"]["test"], "valid": cfg["sizes"]["valid"], "babble": cfg["babble_utts"],
-              "train": cfg["sizes"]["train"]}
+              "train": cfg["sizes"]["train"], "test_heldout": cfg["sizes"]["test_heldout"] if held else 0}
     need = sum(n * hi for n in wanted.values())
     if need > len(sentences):
         raise ValueError(f"config needs up to {need} sentences, the source has {len(sentences)}")
     speech, pos = [], 0
-    for set_name in ("test", "valid", "babble", "train"):  # fixed order: pools are disjoint
+    for set_name in ("test", "valid", "babble", "train", "test_heldout"):  # fixed order: pools are disjoint
         vs = voice_sets[set_name]
         w = np.array([cfg["voice_weights"].get(v, 1.0) for v in vs], dtype=float)
         for k in range(wanted[set_name]):
@@ -110,7 +125,7 @@ def make_synth_plan(cfg: dict, available: dict[str, str]) -> dict:
                            "spk": voice, "text": text, "params": tts.sample_params(voice, rng)})
     speech.sort(key=lambda e: e["id"])
     shards = []
-    for voice in voices:
+    for voice in voices + extra:
         ids = [e["id"] for e in speech if e["voice"] == voice]
         for k in range(0, len(ids), cfg["shard_size"]):
             shards.append({"name": f"{voice}.{k // cfg['shard_size']:04d}", "voice": voice,
@@ -121,7 +136,7 @@ def make_synth_plan(cfg: dict, available: dict[str, str]) -> dict:
             for k in range(cfg["noise_per_family"][set_name]):
                 noises.append({"id": f"{fam}-{set_name}-{k:03d}", "set": set_name, "family": fam,
                                "seed": int(rng.integers(2**31)), "seconds": cfg["noise_seconds"]})
-    return {"config": cfg, "voices": voices, "voice_sets": voice_sets,
+    return {"config": cfg, "voices": voices + extra, "voice_sets": voice_sets,
             "text_source": text_lib.SOURCE_NAME, "speech": speech, "shards": shards, "noise": noises}
 
 
@@ -141,7 +156,7 @@ def cmd_plan(out: Path, cfg: dict) -> None:
         for d in ("speech", "noise"):
             shutil.rmtree(out / d, ignore_errors=True)
     atomic_write_text(path, json.dumps(plan, indent=1, sort_keys=True))
-    n = {s: sum(e["set"] == s for e in plan["speech"]) for s in SETS + ("babble",)}
+    n = {s: sum(e["set"] == s for e in plan["speech"]) for s in SPEECH_SETS + ("babble",)}
     log.info("planned speech %s with voices %s; %d noise instances of %d families",
              n, plan["voices"], len(plan["noise"]), len(cfg["families"]))
 
@@ -200,9 +215,11 @@ def cmd_finalize(out: Path) -> dict:
                                 "rerun the speech and noise jobs")
     summary = {"text_source": plan["text_source"], "voices": plan["voices"],
                "families": plan["config"]["families"], "sets": {}}
-    for s in SETS:
+    for s in SPEECH_SETS:
         sp = [e for e in plan["speech"] if e["set"] == s]
-        nz = [e for e in plan["noise"] if e["set"] == s]
+        if not sp:
+            continue
+        nz = [e for e in plan["noise"] if e["set"] == ("test" if s == "test_heldout" else s)]
         d = out / s
         write_kv(d / "speech.scp", {e["id"]: str((out / "speech" / f"{e['id']}.wav").resolve()) for e in sp})
         write_kv(d / "speech2spk", {e["id"]: e["spk"] for e in sp})

