@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import audio, stft
+from . import audio, augment, dynamic_mix, stft
 from .checkpoint import save_checkpoint
 from .data import read_kv
 from .features import DumpedFeatures, OnlineFeatures
@@ -51,7 +51,16 @@ DEFAULTS = {
     "scheduler": {"name": "constant"},  # constant (paper) | cosine (to lr * min_factor at max_steps)
     "train": {"batch_size": 8, "crop_seconds": 4.0, "max_steps": 1000, "seed": 1, "log_every": 25,
               "valid_every": 250, "ckpt_every": 250, "valid_max_utts": 0, "threads": 0},
+    "data": dict(dynamic_mix.DEFAULTS),  # static crops of the training mixtures, or dynamic mixing
+    "augment": {},                       # seslib.augment.DEFAULTS-shaped; needs data.dynamic_mixing
 }
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(out.get(k), dict) and isinstance(v, dict) else v
+    return out
 
 
 def merge_config(base: dict, override: dict) -> dict:
@@ -60,7 +69,9 @@ def merge_config(base: dict, override: dict) -> dict:
     for k, v in override.items():
         if k not in out:
             raise ValueError(f"unknown config key '{k}'; known: {sorted(out)}")
-        if isinstance(out[k], dict) and isinstance(v, dict) and k not in ("model", "mode_options"):
+        if k == "augment":  # nested; its keys are checked by seslib.augment.merge_defaults; null: none
+            out[k] = _deep_merge(out[k], v) if v is not None else {}
+        elif isinstance(out[k], dict) and isinstance(v, dict) and k not in ("model", "mode_options"):
             for kk in v:
                 if kk not in out[k] and k != "scheduler":
                     raise ValueError(f"unknown config key '{k}.{kk}'; known: {sorted(out[k])}")
@@ -188,6 +199,9 @@ class Trainer:
         self.mode = mode_cls(self.model, cfg["mode_options"], teacher=self.teacher)
         self.streams = self.mode.streams()
         if self.streams:
+            if tcfg["features"] == "dumped" and cfg["data"]["dynamic_mixing"]:
+                raise ValueError("data.dynamic_mixing makes new audio at every step, so features dumped from the "
+                                 "static mixtures do not match it: set teacher.features: online")
             if tcfg["features"] == "dumped":
                 if not tcfg["dump_dir"]:
                     raise ValueError("teacher.features is 'dumped' but teacher.dump_dir is not set")
@@ -209,14 +223,27 @@ class Trainer:
         params = [p for p in self.mode.parameters() if p.requires_grad and id(p) not in own]
         self.opt = torch.optim.Adam(params, lr=cfg["optim"]["lr"], betas=tuple(cfg["optim"]["betas"]))
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, _lr_lambda(cfg))
-        self.sampler = CropSampler(train_dir, int(tc["crop_seconds"] * audio.SAMPLE_RATE), tc["batch_size"], tc["seed"],
-                                   align=stft.HOP)
+        self.sampler = self._sampler(train_dir)
         if tc["batch_size"] % self.world:
             raise ValueError(f"batch size {tc['batch_size']} is not divisible by {self.world} processes")
         self.valid_dir = Path(valid_dir)
         self.step = 0
         self.best = {"step": 0, "valid_si_sdr": -float("inf")}
         self.tb = None
+
+    def _sampler(self, train_dir):
+        """Static crops of the training mixtures, or dynamic mixing (``data.dynamic_mixing``)."""
+        tc, dc = self.cfg["train"], self.cfg["data"]
+        crop = int(tc["crop_seconds"] * audio.SAMPLE_RATE)
+        aug = augment.merge_defaults(self.cfg["augment"])
+        if not dc["dynamic_mixing"]:
+            on = [k for k, v in aug.items() if v["prob"] > 0]
+            if on:
+                raise ValueError(f"augmentation ({', '.join(on)}) is applied while mixing: it needs "
+                                 "data.dynamic_mixing: true")
+            return CropSampler(train_dir, crop, tc["batch_size"], tc["seed"], align=stft.HOP)
+        return dynamic_mix.DynamicMixer(train_dir, crop, tc["batch_size"], tc["seed"], dc["snr"], dc["level"],
+                                        aug, align=stft.HOP)
 
     # -- checkpoints -------------------------------------------------------------------
     def state(self) -> dict:
@@ -298,8 +325,10 @@ class Trainer:
         if (self.out / "last.pt").is_file():
             self.resume(self.out / "last.pt")
         elif self.rank == 0:
+            data = (self.sampler.describe() if isinstance(self.sampler, dynamic_mix.DynamicMixer)
+                    else f"{len(self.sampler.utts)} training utterances")
             self._log(f"mode {self.cfg['mode']}, GCRN {self.model.num_parameters():,} parameters, "
-                      f"{len(self.sampler.utts)} training utterances, {self.world} process(es)")
+                      f"{data}, {self.world} process(es)")
             if self.teacher is not None:
                 n_mode = sum(p.numel() for p in self.mode.parameters()) - self.model.num_parameters()
                 self._log(f"teacher {self.teacher.name}: {self.teacher.num_hidden} hidden states of {self.teacher.dim} "

@@ -61,6 +61,31 @@ def make_source_dir(tmp_path):
 
 
 @pytest.fixture
+def dirs(source_dir, tmp_path):
+    """Training and validation data dirs mixed from :func:`source_dir`."""
+    from seslib.bin import mix_data
+    for tag in ("train", "valid"):
+        assert mix_data.main(["all", "--sources", str(source_dir), "--out", str(tmp_path / tag), "--tag", tag,
+                              "--quiet", "--seed", "1" if tag == "train" else "2"]) == 0
+    return tmp_path / "train", tmp_path / "valid"
+
+
+def kill_at_first_checkpoint(cmd, out: Path, env) -> None:
+    """Start the training command ``cmd`` (writing to ``out``) and SIGKILL its process group
+    as soon as ``out/last.pt`` exists: a run killed mid-training, for resume tests."""
+    import signal
+    import subprocess
+    import time
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "last.pt").exists():
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.fixture
 def env():
     """Environment for shell tools: this interpreter's bin dir first on PATH."""
     e = dict(os.environ)

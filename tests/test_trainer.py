@@ -1,28 +1,18 @@
 """Training: losses, exact resume (in-process and after a kill), DDP with gloo on CPU."""
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
+from conftest import kill_at_first_checkpoint
 
-from seslib.bin import mix_data, train
+from seslib.bin import train
 from seslib.checkpoint import load_model
 from seslib.losses import si_sdr
 from seslib.trainer import Trainer
 
 TINY = ["model.channels=[4,6,8,8,8]", "train.batch_size=2", "train.crop_seconds=0.5", "train.log_every=1",
         "train.valid_every=2", "train.ckpt_every=2", "train.valid_max_utts=2", "train.threads=1"]
-
-
-@pytest.fixture
-def dirs(source_dir, tmp_path):
-    for tag in ("train", "valid"):
-        assert mix_data.main(["all", "--sources", str(source_dir), "--out", str(tmp_path / tag), "--tag", tag,
-                              "--quiet", "--seed", "1" if tag == "train" else "2"]) == 0
-    return tmp_path / "train", tmp_path / "valid"
 
 
 def _cfg(*sets):
@@ -66,13 +56,7 @@ def test_killed_training_resumes_to_the_same_weights(dirs, tmp_path, env):
     ref = subprocess.run(base + ["--out", str(tmp_path / "ref")], env=env, capture_output=True, text=True)
     assert ref.returncode == 0, ref.stderr[-2000:]
     out = tmp_path / "killed"
-    proc = subprocess.Popen(base + ["--out", str(out)], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and not (out / "last.pt").exists():
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_at_first_checkpoint(base + ["--out", str(out)], out, env)
     step_at_kill = torch.load(out / "last.pt", weights_only=False)["step"]
     assert step_at_kill < 8
     r = subprocess.run(base + ["--out", str(out)], env=env, capture_output=True, text=True)
@@ -113,3 +97,35 @@ def test_config_errors():
     with pytest.raises(ValueError, match="unknown training mode 'nope'"):
         from seslib.modes import get_mode
         get_mode("nope")
+
+
+def test_config_include_merges_the_shared_file_first(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "common.yaml").write_text("train: {max_steps: 7, batch_size: 4}\n"
+                                          "data: {dynamic_mixing: true}\naugment: {speed: {prob: 0.5}}\n")
+    (tmp_path / "sub" / "a.yaml").write_text("include: ../common.yaml\nmode: triplet\ntrain: {max_steps: 9}\n")
+    cfg = train.load_config(tmp_path / "sub" / "a.yaml", ["train.seed=3"])
+    assert cfg["mode"] == "triplet" and cfg["train"]["max_steps"] == 9 and cfg["train"]["batch_size"] == 4
+    assert cfg["train"]["seed"] == 3 and cfg["data"]["dynamic_mixing"] is True
+    assert cfg["augment"] == {"speed": {"prob": 0.5}}
+    # augment: null turns every augmentation off; nested augment keys merge
+    (tmp_path / "b.yaml").write_text("include: common.yaml\naugment: null\n")
+    assert train.load_config(tmp_path / "b.yaml")["augment"] == {}
+    (tmp_path / "c.yaml").write_text("include: common.yaml\naugment: {speed: {range: [0.9, 1.0]}, colour: {prob: 1}}\n")
+    assert train.load_config(tmp_path / "c.yaml")["augment"] == {"speed": {"prob": 0.5, "range": [0.9, 1.0]},
+                                                                  "colour": {"prob": 1}}
+    (tmp_path / "loop.yaml").write_text("include: loop.yaml\n")
+    with pytest.raises(ValueError, match="includes itself"):
+        train.load_config(tmp_path / "loop.yaml")
+
+
+def test_describe_systems_reads_mode_teacher_and_mixing(tmp_path, capsys):
+    from seslib.bin import describe_systems
+    (tmp_path / "train_a_x.yaml").write_text("mode: triplet\ndata: {dynamic_mixing: true}\n")
+    (tmp_path / "train_b_x.yaml").write_text("mode: base\n")
+    assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "a", "b"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["a triplet 1 1", "b base 0 0"]
+    assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "c"]) == 1
+    assert "train_c_x.yaml" in capsys.readouterr().err
+    (tmp_path / "train_d_x.yaml").write_text("mode: nope\n")
+    assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "d"]) == 1

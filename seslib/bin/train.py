@@ -1,7 +1,10 @@
 """Train an enhancer: python -m seslib.bin.train --config CONF --train-dir D --valid-dir D --out EXP
 
 The YAML config names a mode (``base``, ...) and overrides the defaults of
-seslib.trainer.DEFAULTS; ``--set section.key=value`` overrides single values. The
+seslib.trainer.DEFAULTS (``include: FILE`` merges a shared file first); ``--set
+section.key=value`` overrides single values. Sections: mode, mode_options, teacher, model,
+optim, scheduler, train, data (static crops or dynamic mixing: seslib.dynamic_mix) and
+augment (seslib.augment; ``augment: null`` turns every augmentation off). The
 effective config is written to EXP/config.yaml. Training resumes from EXP/last.pt when it
 exists. Under ``torchrun --nproc-per-node N`` (one or several nodes) it runs data-parallel
 (DDP; NCCL on GPUs, gloo on CPUs), the global batch split over the processes.
@@ -39,11 +42,31 @@ def parse_set(items) -> dict:
     return out
 
 
+def read_config_file(path, _seen=()) -> list[dict]:
+    """The YAML dicts of ``path`` and of what it includes, in merge order.
+
+    ``include: FILE`` (relative to the including file; a list for several) is merged
+    first, so a recipe keeps what its systems share (budget, data, augmentation) in one file.
+    """
+    path = os.path.abspath(path)
+    if path in _seen:
+        raise ValueError(f"{path}: includes itself (through {' -> '.join(_seen)})")
+    with open(path, encoding="utf-8") as f:
+        cfg = yaml.safe_load(f) or {}
+    inc = cfg.pop("include", None) or []
+    out = []
+    for name in [inc] if isinstance(inc, str) else inc:
+        out += read_config_file(os.path.join(os.path.dirname(path), name), _seen + (path,))
+    return out + [cfg]
+
+
 def load_config(path, sets=()) -> dict:
+    """The effective config: :data:`seslib.trainer.DEFAULTS`, then ``path`` (and its
+    includes), then the ``--set`` overrides."""
     cfg = DEFAULTS
     if path:
-        with open(path, encoding="utf-8") as f:
-            cfg = merge_config(cfg, yaml.safe_load(f) or {})
+        for part in read_config_file(path):
+            cfg = merge_config(cfg, part)
     return merge_config(cfg, parse_set(sets))
 
 
