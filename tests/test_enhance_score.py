@@ -138,15 +138,41 @@ def test_causal_check():
 
 
 def test_results_table(setup, tmp_path, capsys):
-    out = tmp_path / "s"
-    assert score.main(["--ref-dir", str(setup / "test"), "--hyp", str(setup / "test"), "--out", str(out),
-                       "--no-asr", "--quiet"]) == 0
+    sysdir = tmp_path / "sys"
+    for t in ("test", "test_heldout"):  # the same scores under two set names: a gap of exactly zero
+        assert score.main(["--ref-dir", str(setup / "test"), "--hyp", str(setup / "test"), "--out",
+                           str(sysdir / f"score_{t}"), "--no-asr", "--quiet"]) == 0
     md = tmp_path / "R.md"
-    rc = results.main(["--out", str(md), "--row", "Noisy input", str(out), "noisy",
-                       "--row", "GCRN base", str(out), str(setup / "exp" / "best.pt"),
+    rc = results.main(["--out", str(md), "--row", "Noisy input", str(sysdir), "noisy",
+                       "--row", "GCRN base", str(sysdir), str(setup / "exp" / "best.pt"),
                        "--stamp-dir", str(tmp_path / "none")])
     assert rc == 0
     text = md.read_text()
     assert "| GCRN base |" in text and "| ✓ | yes |" in text and "## Environment" in text
+    assert "Held-out" not in text and "Training data" not in text
+    rc = results.main(["--out", str(md), "--sets", "test", "test_heldout", "--row", "Noisy input", str(sysdir),
+                       "noisy", "--ablation-row", "GCRN base", str(sysdir), str(setup / "exp" / "best.pt"),
+                       "--stamp-dir", str(tmp_path / "none")])
+    assert rc == 0
+    text = md.read_text()
+    held = [line for line in text.split("## Held-out")[1].splitlines() if line.startswith("| Noisy input")][0]
+    assert held.endswith("| +0.00 | +0.000 | +0.00 | 4 |")
+    abl = [line for line in text.split("## Training data")[1].splitlines() if line.startswith("| GCRN base")][0]
+    assert "| static mixtures |" in abl and "steps x" in abl and abl.endswith("+0.00 / +0.000 / +0.00 |")
     assert results.main(["--out", str(md), "--row", "x", str(tmp_path / "missing"), "noisy"]) == 1
+    assert results.main(["--out", str(md), "--sets", "test", "nope", "--row", "x", str(sysdir), "noisy"]) == 1
     assert validate_data_dir(setup / "test") == []
+
+
+def test_training_data_and_valid_curve_from_what_training_wrote(tmp_path):
+    assert results.training_data({"data": {"dynamic_mixing": False}, "augment": {"speed": {"prob": 0.5}}}) \
+        == "static mixtures"
+    assert results.training_data({"data": {"dynamic_mixing": True}, "augment": {}}) == "dynamic mixing"
+    assert results.training_data({"data": {"dynamic_mixing": True},
+                                  "augment": {"speed": {"prob": 0.5}, "reverb": {"prob": 0.0}}}) \
+        == "dynamic mixing + speed 0.5"
+    log = tmp_path / "train.log"
+    log.write_text("2026-01-01 00:00:00 step 100/600 si_sdr 1.0 loss -1.0\n"
+                   "2026-01-01 00:00:01 step 100: valid SI-SDR 3.250 dB (best)\n"
+                   "2026-01-01 00:00:02 step 200: valid SI-SDR 2.000 dB (best 3.250 at step 100)\n")
+    assert results.valid_curve(log) == [(100, 3.25), (200, 2.0)]

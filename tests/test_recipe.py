@@ -26,14 +26,21 @@ def test_build_skip_kill_resume_and_determinism(tmp_path, env):
     r = subprocess.run(["./run.sh", *ARGS], cwd=a, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "stage 0_sources" in r.stdout and "finished in" in r.stdout
-    for s in ("train", "valid", "test"):
+    for s in ("train", "valid", "test", "test_heldout"):
         assert validate_data_dir(a / "data" / s, check_audio="header", require=("spk1.scp", "noise1.scp", "text")) == []
-    test_plan = read_plan(a / "data" / "test" / "mix_plan.jsonl")
-    assert all(e["snr_db"] == -5 for e in test_plan.values())
+    for s in ("test", "test_heldout"):
+        assert all(e["snr_db"] == -5 for e in read_plan(a / "data" / s / "mix_plan.jsonl").values())
+    # the held-out-voice test set shares no voice (speaker) with training, validation or the standard test
+    spk = {s: {line.split()[0] for line in (a / "data" / s / "spk2utt").read_text().splitlines()}
+           for s in ("train", "valid", "test", "test_heldout")}
+    assert spk["test_heldout"] == {"flite_awb"}
+    assert not spk["test_heldout"] & (spk["train"] | spk["valid"] | spk["test"])
+    assert "espeak_enus_f2" in spk["train"] and "espeak_enus_f2" not in spk["test"]
+    assert len((a / "data" / "rirs" / "rir.scp").read_text().splitlines()) == 150
     # second run: both stages skipped, quickly
     t0 = time.time()
     r = subprocess.run(["./run.sh", *ARGS], cwd=a, env=env, capture_output=True, text=True)
-    assert r.returncode == 0 and r.stdout.count("skipped") == 2
+    assert r.returncode == 0 and r.stdout.count("skipped") == 3
     assert time.time() - t0 < 30
 
     # a run killed in the middle of stage 0 finishes on rerun, with the same files
@@ -76,8 +83,15 @@ def test_full_pipeline_tiny(tmp_path, env):
     for mode in MODES.split():  # trained with torchrun DDP, the discriminator's gradients averaged by hand
         assert "2 process(es)" in (rec / "exp" / mode / "train.log").read_text()
     for s in ("2_teacher", "2_teacher_check", "2_dump_train", "3_train_base", "3_train_concat_ws",
-              "4_enhance_base", "4_enhance_concat_ws", "5_score_noisy", "5_score_base", "5_score_adversarial_ws"):
+              "3_train_base_static", "3_train_base_dynmix", "4_enhance_base_test", "4_enhance_concat_ws_test",
+              "4_enhance_base_test_heldout", "5_score_noisy_test", "5_score_base_test", "5_score_adversarial_ws_test",
+              "5_score_base_static_test_heldout", "5_score_clean_test_heldout"):
         assert (rec / "exp" / "stages" / f"{s}.done").is_file(), s
+    # dynamic mixing where the config asks for it; a teacher mode that mixes dynamically reads features online
+    assert "dynamic mixing of" in (rec / "exp" / "base" / "train.log").read_text()
+    assert "training utterances" in (rec / "exp" / "base_static" / "train.log").read_text()
+    assert "features online" in (rec / "exp" / "distill_embed" / "train.log").read_text()
+    assert "features dumped" in (rec / "exp" / "concat_ws" / "train.log").read_text()
     assert (rec / "exp" / "teacher" / "teacher" / "config.json").is_file()
     text = (rec / "RESULTS.md").read_text()
     assert "| Noisy input |" in text and "| Base |" in text and "## Stage wall times" in text
@@ -87,6 +101,11 @@ def test_full_pipeline_tiny(tmp_path, env):
     assert rows["Feature Concat-ws"][8] == "whole utterance" and rows["Base"][8] == "25 ms"
     assert rows["Distillation Output"][9] == "no" and rows["Distillation Embed."][6] == "yes"
     assert "| Clean speech (reference) |" in text and "at -5 dB SNR" in text
+    assert "## Held-out voices (test_heldout)" in text and "## Training data" in text
+    abl = text.split("## Training data")[1]
+    assert "| Base, static mixtures | static mixtures |" in abl and "| Base, dynamic mixing | dynamic mixing |" in abl
+    assert "| Base | dynamic mixing + speed 0.5, reverb 0.5, colour 0.5, noise_gain 0.5, second_noise 0.5 |" in abl
+    assert "Valid SI-SDR" in abl
     if (rec / "exp" / "stages" / "5_score_peer_rnnoise.done").is_file():
         assert "| RNNoise |" in text
     import json

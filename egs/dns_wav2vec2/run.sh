@@ -18,10 +18,14 @@ dns_segment_seconds=10  # DNS: length of each mixture cut from the clean files
 dns_test_utts=500    # DNS: LibriSpeech test-clean utterances in the test set (paper: 500)
 modes="base concat concat_ws distill_embed distill_embed_ws distill_output adversarial adversarial_ws triplet triplet_ws"
                      # training modes, the rows of the paper's Table 1 (conf/train_<mode>_<train_conf_tag>.yaml)
+ablation=auto        # extra Base systems of the data ablation (static / dynamic mixing / + augmentation);
+                     # auto: mini -> "base_static base_dynmix", dns -> none
+num_rirs=150         # simulated room impulse responses for reverberation augmentation (stage 1)
 teacher=auto         # Wav2Vec2 teacher: a hub id (facebook/wav2vec2-base), a save_pretrained dir, or
                      # "pretrain" (pre-train a small one offline, stage 2); auto: mini -> pretrain, dns -> facebook/wav2vec2-base
 teacher_conf=        # config of the offline teacher pre-training (default conf/teacher_<corpus>.yaml)
-teacher_features=dumped  # dumped: teacher features of the training set to ark/scp (stage 2); online: in the training loop
+teacher_features=auto   # dumped: teacher features of the training set to ark/scp (stage 2); online: in the training loop;
+                         # auto: online for systems that mix dynamically, dumped for the others
 train_conf_tag=      # which training configs; default: the corpus name (mini, dns)
 nproc=1              # training processes per node (torchrun data parallel; GPUs or CPU processes)
 torchrun_args="--standalone"  # multi-node: e.g. "--nnodes 2 --node-rank 0 --rdzv-backend c10d --rdzv-endpoint HOST:29400"
@@ -32,14 +36,16 @@ help_message="Usage: $0 [options]
 Stages:
   0  sources: speech and noise of the corpus -> data/local/<corpus>/{train,valid,test}
      (mini: synthesised offline; dns: scanned from DNS_ROOT and LIBRISPEECH_ROOT in db.sh)
-  1  mixtures: noisy/clean/noise data dirs -> data/{train,valid,test}
-     (train/valid SNR uniform in train_snr, test at test_snr; validated)
+  1  mixtures: noisy/clean/noise data dirs -> data/{train,valid,test,test_heldout}
+     (train/valid SNR uniform in train_snr, tests at test_snr; validated); a simulated
+     room impulse response bank for reverberation augmentation -> data/rirs
   2  teacher: pre-train a small wav2vec 2.0 offline (--teacher pretrain) -> exp/teacher/teacher;
      dump its features of data/train (clean and noisy, last layer and all layers) -> dump/<teacher>/train
-  3  train each mode in \$modes (Table 1) -> exp/<mode>/{best,last}.pt
-  4  enhance the test set with each model and each peer in \$peers -> exp/<system>/enhanced_test
+  3  train each mode in \$modes (Table 1) and each system in \$ablation -> exp/<system>/{best,last}.pt
+  4  enhance each test set (test; test_heldout: voices never heard in training) with each
+     model and each peer in \$peers -> exp/<system>/enhanced_<set>
   5  score clean reference, noisy input, models and peers: PESQ, STOI, SI-SDR, WER
-     -> exp/<system>/score_test
+     -> exp/<system>/score_<set>
   6  results table -> RESULTS.md
 Options:
   --stage N               first stage to run (default $stage)
@@ -57,11 +63,14 @@ Options:
   --dns-test-utts N       DNS test set size (default $dns_test_utts)
   --modes 'M ...'         training modes (default: all of Table 1:
                           '$modes')
+  --ablation 'S ...'      data-ablation systems, conf/train_<S>_<tag>.yaml (default $ablation:
+                          mini -> 'base_static base_dynmix'; '' for none)
+  --num-rirs N            simulated RIRs for reverberation augmentation (default $num_rirs)
   --teacher T             Wav2Vec2 teacher: hub id, save_pretrained dir, or pretrain (default $teacher:
                           pretrain for mini, facebook/wav2vec2-base for dns)
   --teacher-conf FILE     offline teacher pre-training config (default conf/teacher_<corpus>.yaml)
-  --teacher-features F    dumped (stage 2 writes ark/scp) or online (teacher in the training loop)
-                          (default $teacher_features)
+  --teacher-features F    dumped (stage 2 writes ark/scp), online (teacher in the training loop), or
+                          auto: online for systems that mix dynamically (default $teacher_features)
   --train-conf-tag T      use conf/train_<mode>_T.yaml (default: the corpus name)
   --nproc N               training processes per node, data parallel via torchrun (default $nproc)
   --torchrun-args 'ARGS'  rendezvous options of torchrun (default '$torchrun_args'; multi-node: see run.sh)
@@ -111,8 +120,17 @@ if selected 1; then
         ${seg[*]} --num-utts $nvalid $src/valid data/valid
       utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $((seed * 10 + 3)) --snr '$test_snr' \
         $src/test data/test
-      for s in train valid test; do utils/validate_data_dir.sh data/\$s --require spk1.scp noise1.scp utt2num_samples; done"
+      if [ -f $src/test_heldout/speech.scp ]; then
+        utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $((seed * 10 + 4)) --snr '$test_snr' \
+          $src/test_heldout data/test_heldout
+      fi
+      for s in train valid test \$(ls -d data/test_heldout 2>/dev/null | xargs -r basename); do
+        utils/validate_data_dir.sh data/\$s --require spk1.scp noise1.scp utt2num_samples; done"
+  run_stage --name 1_rirs --title "simulated room impulse responses ($num_rirs) for reverberation augmentation" \
+    --config "seed=$seed num=$num_rirs" --outputs data/rirs/rir.scp --scratch data/rirs -- \
+    python -m seslib.bin.make_rirs --out data/rirs --num "$num_rirs" --seed "$seed"
 fi
+test_sets=test; [ -f data/test_heldout/wav.scp ] && test_sets="test test_heldout"
 
 if [ "$teacher" = auto ]; then
   if [ "$corpus" = mini ]; then teacher=pretrain; else teacher=facebook/wav2vec2-base; fi
@@ -120,10 +138,19 @@ fi
 teacher_conf=${teacher_conf:-conf/teacher_${corpus}.yaml}
 if [ "$teacher" = pretrain ]; then teacher_path=$PWD/exp/teacher/teacher; else teacher_path=$teacher; fi
 dump_dir=dump/$(echo "$teacher_path" | sed "s|^$PWD/||; s|[^A-Za-z0-9._-]|_|g")/train
-teacher_modes=$(python -c "import sys; from seslib.modes import MODES
-bad = [m for m in sys.argv[1:] if m not in MODES]
-if bad: sys.exit(f'unknown modes {bad}; known: {sorted(MODES)}')
-print(' '.join(m for m in sys.argv[1:] if MODES[m].uses_teacher))" $modes)
+conf_tag=${train_conf_tag:-$corpus}
+if [ "$ablation" = auto ]; then if [ "$corpus" = mini ]; then ablation="base_static base_dynmix"; else ablation=; fi; fi
+systems="$modes $ablation"
+[ -n "$ablation" ] && [[ " $modes " != *" base "* ]] && systems="$systems base"  # the ablation's reference
+# per system: mode, uses the teacher (0/1), mixes dynamically (0/1)
+sysinfo=$(python -m seslib.bin.describe_systems --conf-dir conf --tag "$conf_tag" $systems)
+teacher_modes=$(echo "$sysinfo" | awk '$3 == 1 {print $1}' | xargs)
+features_of() {  # teacher features of system $1: dumped or online
+  if [ "$teacher_features" != auto ]; then echo "$teacher_features"
+  elif echo "$sysinfo" | awk -v s="$1" '$1 == s && $4 == 1 {f=1} END {exit !f}'; then echo online
+  else echo dumped; fi
+}
+need_dump=false; for m in $teacher_modes; do [ "$(features_of "$m")" = dumped ] && need_dump=true; done
 
 if selected 2 && [ -n "$teacher_modes" ]; then
   if [ "$teacher" = pretrain ]; then
@@ -138,7 +165,7 @@ if selected 2 && [ -n "$teacher_modes" ]; then
           --out exp/teacher/content_check.json
     fi
   fi
-  if [ "$teacher_features" = dumped ]; then
+  if [ "$need_dump" = true ]; then
     run_stage --name 2_dump_train --title "dump teacher features of data/train ($teacher)" \
       --inputs data/train/wav.scp data/train/spk1.scp $([ "$teacher" = pretrain ] && echo exp/teacher/teacher) \
       --config "teacher=$teacher" --outputs "$dump_dir/clean_all.scp" --scratch "$dump_dir" -- \
@@ -146,18 +173,18 @@ if selected 2 && [ -n "$teacher_modes" ]; then
   fi
 fi
 
-conf_tag=${train_conf_tag:-$corpus}
 if selected 3; then
-  for mode in $modes; do
+  for mode in $systems; do
     conf=conf/train_${mode}_${conf_tag}.yaml
-    [ -f "$conf" ] || { echo "$0: no training config $conf" 1>&2; exit 1; }
     tset=(); tin=(); tcfg=
     if [[ " $teacher_modes " == *" $mode "* ]]; then
-      tset=(--set "teacher.path=$teacher_path" "teacher.features=$teacher_features")
-      [ "$teacher_features" = dumped ] && tset+=("teacher.dump_dir=$dump_dir") && tin=("$dump_dir")
+      feats=$(features_of "$mode")
+      tset=(--set "teacher.path=$teacher_path" "teacher.features=$feats")
+      [ "$feats" = dumped ] && tset+=("teacher.dump_dir=$dump_dir") && tin=("$dump_dir")
       [ "$teacher" = pretrain ] && tin+=(exp/teacher/teacher)
-      tcfg="teacher=$teacher features=$teacher_features"
+      tcfg="teacher=$teacher features=$feats"
     fi
+    [ "$(echo "$sysinfo" | awk -v s="$mode" '$1 == s {print $4}')" = 1 ] && tin+=(data/rirs)
     if [ "$nproc" -gt 1 ]; then
       # shellcheck disable=SC2206
       launcher=(python -m torch.distributed.run $torchrun_args --nproc-per-node "$nproc")
@@ -165,7 +192,7 @@ if selected 3; then
       launcher=(python)
     fi
     run_stage --name "3_train_$mode" --title "train $mode ($conf)" \
-      --inputs "$conf" data/train data/valid "${tin[@]}" --config "mode=$mode $tcfg" \
+      --inputs "$conf" $(ls conf/train_common_"${conf_tag}".yaml 2>/dev/null) data/train data/valid "${tin[@]}" --config "mode=$mode $tcfg" \
       --outputs "exp/$mode/best.pt" --scratch "exp/$mode" -- \
       "${launcher[@]}" -m seslib.bin.train --config "$conf" --train-dir data/train --valid-dir data/valid \
         --out "exp/$mode" "${tset[@]}"
@@ -180,45 +207,57 @@ available_peers() {
 }
 
 if selected 4; then
-  for mode in $modes; do
-    run_stage --name "4_enhance_$mode" --title "enhance test with $mode" \
-      --inputs "exp/$mode/best.pt" data/test/wav.scp --outputs "exp/$mode/enhanced_test/wav.scp" \
-      --scratch "exp/$mode/enhanced_test" -- \
-      python -m seslib.bin.enhance --model "exp/$mode/best.pt" data/test "exp/$mode/enhanced_test" --nj "$nj"
-  done
-  for p in $(available_peers); do
-    run_stage --name "4_enhance_$p" --title "enhance test with peer $p" \
-      --inputs data/test/wav.scp --outputs "exp/peer_$p/enhanced_test/wav.scp" \
-      --scratch "exp/peer_$p/enhanced_test" -- \
-      python -m seslib.bin.enhance --model "peer:$p" data/test "exp/peer_$p/enhanced_test" --nj "$nj"
+  for set in $test_sets; do
+    for mode in $systems; do
+      run_stage --name "4_enhance_${mode}_$set" --title "enhance $set with $mode" \
+        --inputs "exp/$mode/best.pt" "data/$set/wav.scp" --outputs "exp/$mode/enhanced_$set/wav.scp" \
+        --scratch "exp/$mode/enhanced_$set" -- \
+        python -m seslib.bin.enhance --model "exp/$mode/best.pt" "data/$set" "exp/$mode/enhanced_$set" --nj "$nj"
+    done
+    for p in $(available_peers); do
+      run_stage --name "4_enhance_${p}_$set" --title "enhance $set with peer $p" \
+        --inputs "data/$set/wav.scp" --outputs "exp/peer_$p/enhanced_$set/wav.scp" \
+        --scratch "exp/peer_$p/enhanced_$set" -- \
+        python -m seslib.bin.enhance --model "peer:$p" "data/$set" "exp/peer_$p/enhanced_$set" --nj "$nj"
+    done
   done
 fi
 
 asr_opt=(); [ -n "$asr_model" ] && asr_opt=(--asr-model "$asr_model")
-score() {  # score SYSTEM HYP_SCP
-  run_stage --name "5_score_$1" --title "score $1" --inputs "$2" data/test/spk1.scp data/test/text \
-    --config "asr=$asr_model" --outputs "exp/$1/score_test/summary.json" --scratch "exp/$1/score_test" -- \
-    python -m seslib.bin.score --ref-dir data/test --hyp "$2" --out "exp/$1/score_test" --system "$1" \
+score() {  # score SET SYSTEM HYP_SCP
+  run_stage --name "5_score_${2}_$1" --title "score $2 on $1" --inputs "$3" "data/$1/spk1.scp" "data/$1/text" \
+    --config "asr=$asr_model" --outputs "exp/$2/score_$1/summary.json" --scratch "exp/$2/score_$1" -- \
+    python -m seslib.bin.score --ref-dir "data/$1" --hyp "$3" --out "exp/$2/score_$1" --system "$2" \
       --nj "$nj" "${asr_opt[@]}"
 }
 if selected 5; then
-  score clean data/test/spk1.scp   # the reference itself: the ASR's floor for WER
-  score noisy data/test/wav.scp
-  for mode in $modes; do score "$mode" "exp/$mode/enhanced_test/wav.scp"; done
-  for p in $(available_peers); do score "peer_$p" "exp/peer_$p/enhanced_test/wav.scp"; done
+  for set in $test_sets; do
+    score "$set" clean "data/$set/spk1.scp"   # the reference itself: the ASR's floor for WER
+    score "$set" noisy "data/$set/wav.scp"
+    for mode in $systems; do score "$set" "$mode" "exp/$mode/enhanced_$set/wav.scp"; done
+    for p in $(available_peers); do score "$set" "peer_$p" "exp/peer_$p/enhanced_$set/wav.scp"; done
+  done
 fi
 
 if selected 6; then
-  rows=(--row "Clean speech (reference)" exp/clean/score_test clean --row "Noisy input" exp/noisy/score_test noisy)
+  rows=(--row "Clean speech (reference)" exp/clean clean --row "Noisy input" exp/noisy noisy)
   declare -A mode_label=([base]="Base" [concat]="Feature Concat" [concat_ws]="Feature Concat-ws"
     [distill_embed]="Distillation Embed." [distill_embed_ws]="Distillation Embed.-ws"
     [distill_output]="Distillation Output" [adversarial]="Distillation Adversarial"
-    [adversarial_ws]="Distillation Adversarial-ws" [triplet]="Distillation Triplet" [triplet_ws]="Distillation Triplet-ws")
-  for mode in $modes; do rows+=(--row "${mode_label[$mode]:-$mode}" "exp/$mode/score_test" "exp/$mode/best.pt"); done
+    [adversarial_ws]="Distillation Adversarial-ws" [triplet]="Distillation Triplet" [triplet_ws]="Distillation Triplet-ws"
+    [base_static]="Base, static mixtures" [base_dynmix]="Base, dynamic mixing" [base_long]="Base, 5x steps")
+  for mode in $modes; do rows+=(--row "${mode_label[$mode]:-$mode}" "exp/$mode" "exp/$mode/best.pt"); done
   declare -A peer_label=([rnnoise]="RNNoise" [dfn3]="DeepFilterNet3" [noisereduce]="Spectral gating (noisereduce)")
-  for p in $(available_peers); do rows+=(--row "${peer_label[$p]:-$p}" "exp/peer_$p/score_test" "peer:$p"); done
+  for p in $(available_peers); do rows+=(--row "${peer_label[$p]:-$p}" "exp/peer_$p" "peer:$p"); done
+  abl=()
+  if [ -n "$ablation" ]; then
+    abl=(--ablation-row "Noisy input" exp/noisy noisy)
+    for s in $ablation base; do abl+=(--ablation-row "${mode_label[$s]:-$s}" "exp/$s" "exp/$s/best.pt"); done
+  fi
   teacher_opt=(); [ "$teacher" = pretrain ] && [ -n "$teacher_modes" ] && teacher_opt=(--teacher-dir exp/teacher)
-  python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages "${rows[@]}" "${teacher_opt[@]}" \
-    --title "Results: corpus $corpus, test set at $(echo "$test_snr" | awk '$1==$2{print $1; next}{print $1".."$2}') dB SNR" \
-    --note "Generated by \`./run.sh --corpus $corpus --modes '$modes'\` (stage 6 writes this file). Test set: $(wc -l < data/test/wav.scp) utterances of data/test. Training configs: conf/train_<mode>_${conf_tag}.yaml; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")."
+  # shellcheck disable=SC2086
+  python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages --sets $test_sets "${rows[@]}" "${abl[@]}" \
+    "${teacher_opt[@]}" \
+    --title "Results: corpus $corpus, test sets at $(echo "$test_snr" | awk '$1==$2{print $1; next}{print $1".."$2}') dB SNR" \
+    --note "Generated by \`./run.sh --corpus $corpus --modes '$modes' --ablation '$ablation'\` (stage 6 writes this file). Test sets: $(for t in $test_sets; do echo "$t ($(wc -l < data/$t/wav.scp) utterances)"; done | paste -sd, | sed 's/,/, /g'). Training configs: conf/train_<system>_${conf_tag}.yaml; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")."
 fi

@@ -1,13 +1,19 @@
 """Write the results table (RESULTS.md) from scored systems, with facts, not typed claims.
 
-  python -m seslib.bin.results --out RESULTS.md \\
-      --row "Noisy input" exp/score/noisy noisy \\
-      --row "Base GCRN" exp/score/base exp/base/best.pt \\
-      --row "RNNoise" exp/score/rnnoise peer:rnnoise
+  python -m seslib.bin.results --out RESULTS.md --sets test test_heldout \\
+      --row "Noisy input" exp/noisy noisy \\
+      --row "Base GCRN" exp/base exp/base/best.pt \\
+      --row "RNNoise" exp/peer_rnnoise peer:rnnoise \\
+      --ablation-row "Base, static mixtures" exp/base_static exp/base_static/best.pt
 
-Each row: a label, a score dir (summary.json of seslib.bin.score) and where the audio
-came from (``clean`` or ``noisy`` for the reference and the input, a checkpoint, or
-``peer:NAME``). The Constr. column (paper,
+Each row: a label, a system dir whose ``score_<set>/summary.json`` (seslib.bin.score)
+holds its scores on each test set of ``--sets``, and where the audio came from (``clean``
+or ``noisy`` for the reference and the input, a checkpoint, or ``peer:NAME``). The first
+set makes the main table; a second set (the held-out-voice test) gets a table of its own
+with the difference to the first (the generalisation gap). ``--ablation-row`` systems make
+the data-ablation table: the training data of each (static / dynamic mixing / which
+augmentations, read from the checkpoint's config), its budget, training wall time, valid
+curve, and scores on every set. The Constr. column (paper,
 Table 1: fit for on-device use) is derived for each system:
 
 - causal: measured, black-box: the input after a time t is replaced and no output
@@ -152,12 +158,110 @@ def teacher_section(teacher_dir: Path) -> list[str]:
     return md + [""]
 
 
+def _summary(system_dir, test_set: str) -> dict:
+    path = Path(system_dir) / f"score_{test_set}" / "summary.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist (score the system first)")
+    return json.loads(path.read_text())
+
+
+def training_data(cfg: dict) -> str:
+    """What a checkpoint was trained on, from its config: static crops or dynamic mixing,
+    and the augmentations that are on (with their probabilities)."""
+    data = cfg.get("data", {})
+    if not data.get("dynamic_mixing"):
+        return "static mixtures"
+    on = [f"{k} {v['prob']:g}" for k, v in (cfg.get("augment") or {}).items() if v.get("prob", 0) > 0]
+    return "dynamic mixing" + (" + " + ", ".join(on) if on else "")
+
+
+def valid_curve(train_log: Path) -> list[tuple[int, float]]:
+    """``(step, valid SI-SDR)`` pairs logged by the trainer."""
+    out = []
+    if train_log.is_file():
+        for line in train_log.read_text().splitlines():
+            if ": valid SI-SDR " in line and " step " in line:
+                step = int(line.split(" step ", 1)[1].split(":", 1)[0])
+                out.append((step, float(line.split(": valid SI-SDR ", 1)[1].split()[0])))
+    return out
+
+
+def _scores(s: dict) -> str:
+    return f"{_fmt(s['pesq'], 2)} | {_fmt(s['stoi'], 3)} | {_fmt(s['si_sdr'], 2)} | {_fmt(s.get('wer'), 1)}"
+
+
+def _delta(a: dict, b: dict, key: str, nd: int) -> str:
+    if a.get(key) is None or b.get(key) is None:
+        return "–"
+    return f"{a[key] - b[key]:+.{nd}f}"
+
+
+def heldout_section(rows, sets) -> list[str]:
+    """Every row on the second test set, and its difference to the first."""
+    seen, held = sets[0], sets[1]
+    md = [f"## Held-out voices ({held})", "",
+          f"The same systems on `{held}`, read by voices that occur nowhere in training, validation or `{seen}`; "
+          f"Δ = {held} − {seen} (the generalisation gap; negative: worse on unheard voices).", "",
+          "| Model | PESQ | STOI | SI-SDR (dB) | WER (%) | Δ PESQ | Δ STOI | Δ SI-SDR | utterances |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    for label, d, _ in rows:
+        a, b = _summary(d, held), _summary(d, seen)
+        md.append(f"| {label} | {_scores(a)} | {_delta(a, b, 'pesq', 2)} | {_delta(a, b, 'stoi', 3)} | "
+                  f"{_delta(a, b, 'si_sdr', 2)} | {a['utterances']} |")
+    return md + [""]
+
+
+def ablation_section(rows, sets, stamp_dir: Path) -> list[str]:
+    """The data-ablation table (see the module docstring) and the valid curves."""
+    import torch
+    md = ["## Training data: static mixtures, dynamic mixing, augmentation", "",
+          "Base trained with the same budget on three data pipelines. Scores per test set as PESQ / STOI / "
+          "SI-SDR (dB) / WER (%); gap = " + (f"{sets[1]} − {sets[0]}" if len(sets) > 1 else "–") + ".", "",
+          "| System | training data | budget | train wall time | best valid SI-SDR (step) | "
+          + " | ".join(f"{t}: PESQ / STOI / SI-SDR / WER" for t in sets)
+          + (" | gap PESQ / STOI / SI-SDR |" if len(sets) > 1 else " |"),
+          "|---|---|---|---|---|" + "---|" * len(sets) + ("---|" if len(sets) > 1 else "")]
+    curves = []
+    for label, d, src in rows:
+        summ = [_summary(d, t) for t in sets]
+        if src in ("noisy", "clean"):
+            data = budget = wall = best = "–"
+        else:
+            ck = torch.load(src, map_location="cpu", weights_only=False)
+            cfg = ck["config"]
+            tc = cfg["train"]
+            data = training_data(cfg)
+            budget = f"{tc['max_steps']} steps x {tc['batch_size']} x {tc['crop_seconds']:g} s"
+            stamp = stamp_dir / f"3_train_{Path(d).name}.done"
+            wall = f"{json.loads(stamp.read_text())['elapsed_s']:.0f} s" if stamp.is_file() else "–"
+            b = ck.get("best", {})
+            best = f"{b['valid_si_sdr']:.2f} dB ({b['step']})" if b.get("step") else "–"
+            curves.append((label, valid_curve(Path(d) / "train.log")))
+        gap = (f" | {_delta(summ[1], summ[0], 'pesq', 2)} / {_delta(summ[1], summ[0], 'stoi', 3)} / "
+               f"{_delta(summ[1], summ[0], 'si_sdr', 2)}" if len(sets) > 1 else "")
+        md.append(f"| {label} | {data} | {budget} | {wall} | {best} | "
+                  + " | ".join(_scores(s).replace(" | ", " / ") for s in summ) + gap + " |")
+    steps = sorted({st for _, c in curves for st, _ in c})
+    if steps:
+        md += ["", "Valid SI-SDR (dB, the fixed pre-mixed `data/valid`) against training steps:", "",
+               "| System | " + " | ".join(str(st) for st in steps) + " |", "|---|" + "---|" * len(steps)]
+        for label, c in curves:
+            d = dict(c)
+            md.append(f"| {label} | " + " | ".join(f"{d[st]:.2f}" if st in d else "–" for st in steps) + " |")
+    return md + [""]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m seslib.bin.results", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="markdown file to write (e.g. RESULTS.md)")
-    p.add_argument("--row", nargs=3, action="append", required=True, metavar=("LABEL", "SCORE_DIR", "SOURCE"),
-                   help="a system: label, score dir, and clean | noisy | CHECKPOINT | peer:NAME")
+    p.add_argument("--row", nargs=3, action="append", required=True, metavar=("LABEL", "SYSTEM_DIR", "SOURCE"),
+                   help="a system: label, its dir (with score_<set>/summary.json), and clean | noisy | "
+                        "CHECKPOINT | peer:NAME")
+    p.add_argument("--sets", nargs="+", default=["test"],
+                   help="test sets (default test); a second one (e.g. test_heldout) gets its own table with the gap")
+    p.add_argument("--ablation-row", nargs=3, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR", "SOURCE"),
+                   help="a system of the data-ablation table (as --row)")
     p.add_argument("--title", default="Results", help="heading of the table")
     p.add_argument("--note", default="", help="a paragraph under the heading (corpus, command, ...)")
     p.add_argument("--stamp-dir", default="exp/stages", help="stage stamps, for the wall-time table")
@@ -166,12 +270,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     logutil.setup()
     rows = []
-    for label, score_dir, source in args.row:
-        summary = Path(score_dir) / "summary.json"
-        if not summary.is_file():
-            print(f"results: {summary} does not exist (score the system first)", file=sys.stderr)
-            return 1
-        s = json.loads(summary.read_text())
+    try:
+        for d in [r[1] for r in args.row + args.ablation_row]:
+            for t in args.sets:
+                _summary(d, t)
+    except FileNotFoundError as exc:
+        print(f"results: {exc}", file=sys.stderr)
+        return 1
+    for label, system_dir, source in args.row:
+        s = _summary(system_dir, args.sets[0])
         f = system_facts(source)
         ok = (None if f["causal"] is None else
               bool(f["causal"] and not f["ssl"] and f["parameters"] is not None and f["parameters"] < MAX_PARAMS))
@@ -194,8 +301,12 @@ def main(argv=None) -> int:
            "Constr. = causal, < 4 M parameters and no SSL model at inference (paper, Table 1), each derived: "
            "causality by a perturbation check, parameters counted (enhancer only), SSL use from the loaded model. "
            "PESQ is wide band; WER by the offline Whisper tiny.en (seslib.asr), corpus level; the clean "
-           "reference row is the ASR's own error on the clean speech.", "",
-           "## Environment", "", *environment(recipe), ""]
+           "reference row is the ASR's own error on the clean speech.", ""]
+    if len(args.sets) > 1:
+        md += heldout_section(args.row, args.sets)
+    if args.ablation_row:
+        md += ablation_section(args.ablation_row, args.sets, Path(args.stamp_dir))
+    md += ["## Environment", "", *environment(recipe), ""]
     if args.teacher_dir and Path(args.teacher_dir).is_dir():
         md += teacher_section(Path(args.teacher_dir))
     times = stage_times(Path(args.stamp_dir))
