@@ -116,7 +116,8 @@ def colour(x: np.ndarray, rng: np.random.Generator, cfg: dict) -> np.ndarray:
     y = scipy.signal.lfilter(*_tilt_filter(g, a), y)
     # one peaking band: y + (G - 1) * bandpass(y)
     f0 = float(np.exp(rng.uniform(*np.log(cfg["eq_hz"]))))
-    b, a_ = scipy.signal.iirpeak(f0, _uniform(rng, cfg["eq_q"]), fs=SR)
+    # iirpeak's bandwidth f0 / Q must stay below Nyquist, or its bilinear design is unstable
+    b, a_ = scipy.signal.iirpeak(f0, max(_uniform(rng, cfg["eq_q"]), f0 / (0.8 * SR / 2)), fs=SR)
     y = y + (10 ** (_uniform(rng, cfg["eq_gain_db"]) / 20) - 1) * scipy.signal.lfilter(b, a_, y)
     if rng.random() < cfg["bandlimit_prob"]:
         sos = scipy.signal.butter(4, [_uniform(rng, cfg["highpass_hz"]), _uniform(rng, cfg["lowpass_hz"])],

@@ -142,6 +142,9 @@ class DynamicMixer:
         for _ in range(_TRIES):
             mix_speech, target = self.augmenter.speech(self._speech(rng), rng)
             noise = self.augmenter.noise(self._noise(rng), rng, second=lambda: self._noise(rng))
+            if not all(np.isfinite(a).all() for a in (mix_speech, target, noise)):
+                raise DataDirError(f"step {step} item {j}: augmentation gave non-finite samples "
+                                   f"(augment config: {self.augmenter.cfg})")
             snr, level = float(rng.uniform(*self.snr)), float(rng.uniform(*self.level))
             try:
                 gc, gn = audio.mix_gains(mix_speech, noise, snr, level)

@@ -75,6 +75,19 @@ def test_tilt_filter_has_unit_gain_at_dc_and_the_drawn_gain_at_nyquist():
         assert np.allclose(np.abs(h), [1.0, g], atol=1e-9)
 
 
+def test_colour_is_stable_at_the_edges_of_its_ranges():
+    """A peaking band near Nyquist with a wide bandwidth (f0 / Q > Nyquist) once made an
+    unstable filter; every corner of the ranges must give a bounded signal."""
+    x = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    base = dict(augment.DEFAULTS["colour"], bandlimit_prob=0.0, compress_prob=0.0)
+    for f0 in (150.0, 6000.0, 7900.0):
+        for q in (0.3, 0.7, 3.0):
+            for tilt in (-6.0, 6.0):
+                cfg = dict(base, eq_hz=[f0, f0], eq_q=[q, q], tilt_db=[tilt, tilt], eq_gain_db=[9.0, 9.0])
+                y = augment.colour(x, np.random.default_rng(1), cfg)
+                assert np.isfinite(y).all() and np.abs(y).max() < 10 * np.abs(x).max(), (f0, q, tilt)
+
+
 def test_gain_curve_stays_in_range_and_interpolates_in_db():
     g = augment.gain_curve(1000, np.random.default_rng(1), 6.0, 3)
     assert g.shape == (1000,) and g.dtype == np.float32
