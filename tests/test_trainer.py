@@ -121,10 +121,11 @@ def test_config_include_merges_the_shared_file_first(tmp_path):
 
 def test_describe_systems_reads_mode_teacher_and_mixing(tmp_path, capsys):
     from seslib.bin import describe_systems
-    (tmp_path / "train_a_x.yaml").write_text("mode: triplet\ndata: {dynamic_mixing: true}\n")
+    (tmp_path / "train_a_x.yaml").write_text("mode: triplet\ndata: {dynamic_mixing: true}\n"
+                                             "augment: {reverb: {prob: 0.5, rir_scp: r.scp}}\n")
     (tmp_path / "train_b_x.yaml").write_text("mode: base\n")
     assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "a", "b"]) == 0
-    assert capsys.readouterr().out.splitlines() == ["a triplet 1 1", "b base 0 0"]
+    assert capsys.readouterr().out.splitlines() == ["a triplet 1 1 r.scp", "b base 0 0 -"]
     assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "c"]) == 1
     assert "train_c_x.yaml" in capsys.readouterr().err
     (tmp_path / "train_d_x.yaml").write_text("mode: nope\n")

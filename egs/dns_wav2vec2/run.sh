@@ -184,7 +184,8 @@ if selected 3; then
       [ "$teacher" = pretrain ] && tin+=(exp/teacher/teacher)
       tcfg="teacher=$teacher features=$feats"
     fi
-    [ "$(echo "$sysinfo" | awk -v s="$mode" '$1 == s {print $4}')" = 1 ] && tin+=(data/rirs)
+    rirs=$(echo "$sysinfo" | awk -v s="$mode" '$1 == s {print $5}')  # the RIR list its reverb reads, or -
+    [ "$rirs" != - ] && tin+=("$(dirname "$rirs")")
     if [ "$nproc" -gt 1 ]; then
       # shellcheck disable=SC2206
       launcher=(python -m torch.distributed.run $torchrun_args --nproc-per-node "$nproc")
@@ -245,7 +246,7 @@ if selected 6; then
     [distill_embed]="Distillation Embed." [distill_embed_ws]="Distillation Embed.-ws"
     [distill_output]="Distillation Output" [adversarial]="Distillation Adversarial"
     [adversarial_ws]="Distillation Adversarial-ws" [triplet]="Distillation Triplet" [triplet_ws]="Distillation Triplet-ws"
-    [base_static]="Base, static mixtures" [base_dynmix]="Base, dynamic mixing" [base_long]="Base, 5x steps")
+    [base_static]="Base, static mixtures" [base_dynmix]="Base, dynamic mixing" [base_long]="Base, 4x steps")
   for mode in $modes; do rows+=(--row "${mode_label[$mode]:-$mode}" "exp/$mode" "exp/$mode/best.pt"); done
   declare -A peer_label=([rnnoise]="RNNoise" [dfn3]="DeepFilterNet3" [noisereduce]="Spectral gating (noisereduce)")
   for p in $(available_peers); do rows+=(--row "${peer_label[$p]:-$p}" "exp/peer_$p" "peer:$p"); done

@@ -1,7 +1,7 @@
 """Describe the training configs of a recipe's systems, one line each, for run.sh:
 
   python -m seslib.bin.describe_systems --conf-dir conf --tag mini base triplet ...
-  -> "<system> <mode> <uses teacher 0|1> <dynamic mixing 0|1>"
+  -> "<system> <mode> <uses teacher 0|1> <dynamic mixing 0|1> <RIR list read, or ->"
 
 A system ``S`` is trained with ``<conf-dir>/train_S_<tag>.yaml`` (and what it includes);
 its ``mode`` key names the training mode. Exits non-zero, naming the file, when a config
@@ -35,7 +35,9 @@ def main(argv=None) -> int:
         except ValueError as exc:
             print(f"describe_systems: {path}: {exc}", file=sys.stderr)
             return 1
-        print(s, cfg["mode"], int(mode.uses_teacher), int(bool(cfg["data"]["dynamic_mixing"])))
+        reverb = (cfg.get("augment") or {}).get("reverb") or {}
+        rirs = reverb.get("rir_scp") if reverb.get("prob", 0) > 0 and cfg["data"]["dynamic_mixing"] else None
+        print(s, cfg["mode"], int(mode.uses_teacher), int(bool(cfg["data"]["dynamic_mixing"])), rirs or "-")
     return 0
 
 
