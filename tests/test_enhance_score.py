@@ -158,7 +158,22 @@ def test_results_table(setup, tmp_path, capsys):
     held = [line for line in text.split("## Held-out")[1].splitlines() if line.startswith("| Noisy input")][0]
     assert held.endswith("| +0.00 | +0.000 | +0.00 | 4 |")
     abl = [line for line in text.split("## Training data")[1].splitlines() if line.startswith("| GCRN base")][0]
-    assert "| static mixtures |" in abl and "steps x" in abl and abl.endswith("+0.00 / +0.000 / +0.00 |")
+    assert "| static mixtures |" in abl and "steps x" in abl and abl.endswith("+0.00 / +0.000 / +0.00 | – |")
+    # gap of gains: a system equal to the input on test and to the clean speech on test_heldout
+    nz, cl = tmp_path / "noisy", tmp_path / "sys2"
+    for d, t, hyp in ((nz, "test", "wav.scp"), (nz, "test_heldout", "wav.scp"), (cl, "test", "wav.scp"),
+                      (cl, "test_heldout", "spk1.scp")):
+        assert score.main(["--ref-dir", str(setup / "test"), "--hyp", str(setup / "test" / hyp), "--out",
+                           str(d / f"score_{t}"), "--no-asr", "--quiet"]) == 0
+    rc = results.main(["--out", str(md), "--sets", "test", "test_heldout", "--row", "Noisy input", str(nz), "noisy",
+                       "--ablation-row", "Noisy input", str(nz), "noisy",
+                       "--ablation-row", "GCRN base", str(cl), str(setup / "exp" / "best.pt"),
+                       "--stamp-dir", str(tmp_path / "none")])
+    assert rc == 0
+    import json
+    n, c = (json.loads((d / "score_test_heldout" / "summary.json").read_text()) for d in (nz, cl))
+    abl = [line for line in md.read_text().split("## Training data")[1].splitlines() if line.startswith("| GCRN")][0]
+    assert abl.endswith(f"/ {c['si_sdr'] - n['si_sdr']:+.2f} |") and f"/ {c['stoi'] - n['stoi']:+.3f} /" in abl
     assert results.main(["--out", str(md), "--row", "x", str(tmp_path / "missing"), "noisy"]) == 1
     assert results.main(["--out", str(md), "--sets", "test", "nope", "--row", "x", str(sysdir), "noisy"]) == 1
     assert validate_data_dir(setup / "test") == []

@@ -215,13 +215,16 @@ def ablation_section(rows, sets, stamp_dir: Path) -> list[str]:
     """The data-ablation table (see the module docstring) and the valid curves."""
     import torch
     md = ["## Training data: static mixtures, dynamic mixing, augmentation", "",
-          "Base trained with the same budget on three data pipelines. Scores per test set as PESQ / STOI / "
-          "SI-SDR (dB) / WER (%); gap = " + (f"{sets[1]} − {sets[0]}" if len(sets) > 1 else "–") + ".", "",
+          "Base trained with the same budget on different data pipelines. Scores per test set as PESQ / STOI / "
+          "SI-SDR (dB) / WER (%); gap = " + (f"{sets[1]} − {sets[0]}" if len(sets) > 1 else "–")
+          + "; gap of gains: the same difference of each system's gain over the noisy input of each set "
+            "(removes how hard each set's input is).", "",
           "| System | training data | budget | train wall time | best valid SI-SDR (step) | "
           + " | ".join(f"{t}: PESQ / STOI / SI-SDR / WER" for t in sets)
-          + (" | gap PESQ / STOI / SI-SDR |" if len(sets) > 1 else " |"),
-          "|---|---|---|---|---|" + "---|" * len(sets) + ("---|" if len(sets) > 1 else "")]
+          + (" | gap PESQ / STOI / SI-SDR | gap of gains PESQ / STOI / SI-SDR |" if len(sets) > 1 else " |"),
+          "|---|---|---|---|---|" + "---|" * len(sets) + ("---|---|" if len(sets) > 1 else "")]
     curves = []
+    noisy = next(([_summary(d, t) for t in sets] for _, d, src in rows if src == "noisy"), None)
     for label, d, src in rows:
         summ = [_summary(d, t) for t in sets]
         if src in ("noisy", "clean"):
@@ -237,8 +240,16 @@ def ablation_section(rows, sets, stamp_dir: Path) -> list[str]:
             b = ck.get("best", {})
             best = f"{b['valid_si_sdr']:.2f} dB ({b['step']})" if b.get("step") else "–"
             curves.append((label, valid_curve(Path(d) / "train.log")))
-        gap = (f" | {_delta(summ[1], summ[0], 'pesq', 2)} / {_delta(summ[1], summ[0], 'stoi', 3)} / "
-               f"{_delta(summ[1], summ[0], 'si_sdr', 2)}" if len(sets) > 1 else "")
+        gap = ""
+        if len(sets) > 1:
+            gap = (f" | {_delta(summ[1], summ[0], 'pesq', 2)} / {_delta(summ[1], summ[0], 'stoi', 3)} / "
+                   f"{_delta(summ[1], summ[0], 'si_sdr', 2)} | ")
+            if noisy is not None and src != "noisy":
+                gain = [{k: s[k] - n[k] for k in ("pesq", "stoi", "si_sdr")} for s, n in zip(summ, noisy)]
+                gap += (f"{_delta(gain[1], gain[0], 'pesq', 2)} / {_delta(gain[1], gain[0], 'stoi', 3)} / "
+                        f"{_delta(gain[1], gain[0], 'si_sdr', 2)}")
+            else:
+                gap += "–"
         md.append(f"| {label} | {data} | {budget} | {wall} | {best} | "
                   + " | ".join(_scores(s).replace(" | ", " / ") for s in summ) + gap + " |")
     steps = sorted({st for _, c in curves for st, _ in c})
