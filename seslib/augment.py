@@ -71,6 +71,11 @@ def merge_defaults(cfg: dict | None) -> dict:
     return out
 
 
+def enabled(cfg: dict | None) -> dict[str, float]:
+    """The augmentations a config turns on: ``{name: probability}`` for those with ``prob > 0``."""
+    return {k: v["prob"] for k, v in merge_defaults(cfg).items() if v["prob"] > 0}
+
+
 def _uniform(rng, lo_hi) -> float:
     return float(rng.uniform(*lo_hi))
 
@@ -180,12 +185,6 @@ class Augmenter:
     def __init__(self, cfg: dict | None):
         self.cfg = merge_defaults(cfg)
         self.rirs = RirBank(self.cfg["reverb"]["rir_scp"]) if self.cfg["reverb"]["prob"] > 0 else None
-
-    @property
-    def max_speed(self) -> float:
-        """Largest speed factor: how many source samples a crop may need per output sample."""
-        c = self.cfg["speed"]
-        return max(1.0, float(max(c["range"]))) if c["prob"] > 0 else 1.0
 
     def draw_speed(self, rng: np.random.Generator) -> float:
         c = self.cfg["speed"]

@@ -25,11 +25,10 @@ import math
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
 from . import audio
-from .augment import Augmenter, speed_perturb
+from .augment import Augmenter, enabled, speed_perturb
 from .data import PLAN_FILE, DataDirError, read_kv, read_plan
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ def mixing_sources(data_dir) -> tuple[list[tuple[str, int, int]], list[str]]:
 
 
 def _read_wrapped(path: str, length: int, start: int, n: int) -> np.ndarray:
-    """``n`` samples of a 16 kHz file of ``length`` samples from ``start``, wrapping around its end."""
+    """``n`` samples of a file of ``length`` samples (at 16 kHz) from ``start``, wrapping around its end."""
     out, pos = [], start % length
     while n > 0:
         k = min(n, length - pos)
@@ -87,23 +86,16 @@ class DynamicMixer:
     def __init__(self, data_dir, crop: int, batch_size: int, seed: int, snr=(-5.0, 5.0), level=(-35.0, -15.0),
                  augment: dict | None = None, align: int = 1):
         self.speech, self.noise = mixing_sources(data_dir)
-        self.noise_len = {}
-        for p in self.noise:
-            frames, sr = audio.audio_info(p, utt=f"noise {Path(p).stem}")
-            if sr != audio.SAMPLE_RATE:
-                raise audio.AudioError(f"noise file {p}: {sr} Hz; dynamic mixing reads 16 kHz sources "
-                                       "(resample the corpus in stage 0)")
-            self.noise_len[p] = frames
-        for p, _, _ in self.speech[:1]:
-            if sf.info(p).samplerate != audio.SAMPLE_RATE:
-                raise audio.AudioError(f"speech file {p}: not 16 kHz; dynamic mixing reads 16 kHz sources")
+        # lengths at 16 kHz (read_audio resamples other rates; positions count at 16 kHz)
+        self.noise_len = {p: audio.num_samples_at(*audio.audio_info(p, utt=f"noise {Path(p).stem}"))
+                          for p in self.noise}
         self.crop, self.batch_size, self.seed, self.align = crop, batch_size, seed, align
         self.snr, self.level = tuple(snr), tuple(level)
         self.augmenter = Augmenter(augment)
-        self.utts = self.speech  # for the trainer's log line: what a step draws from
 
     def describe(self) -> str:
-        on = [k for k, v in self.augmenter.cfg.items() if v["prob"] > 0]
+        """One line for the training log: sources, SNR and level ranges, augmentations."""
+        on = enabled(self.augmenter.cfg)
         return (f"dynamic mixing of {len(self.speech)} speech segments and {len(self.noise)} noise files, "
                 f"SNR {self.snr[0]:g}..{self.snr[1]:g} dB, level {self.level[0]:g}..{self.level[1]:g} dBFS; "
                 f"augmentation: {', '.join(on) if on else 'none'}")

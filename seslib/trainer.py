@@ -104,6 +104,10 @@ class CropSampler:
         self.crop, self.batch_size, self.seed, self.align = crop, batch_size, seed, align
         self.steps_per_epoch = len(self.utts) // batch_size
 
+    def describe(self) -> str:
+        """One line for the training log."""
+        return f"{len(self.utts)} training utterances (static mixtures)"
+
     def indices(self, step: int) -> tuple[int, list[int]]:
         """Epoch and utterance indices of the (0-based) ``step``."""
         epoch, k = divmod(step, self.steps_per_epoch)
@@ -237,7 +241,7 @@ class Trainer:
         crop = int(tc["crop_seconds"] * audio.SAMPLE_RATE)
         aug = augment.merge_defaults(self.cfg["augment"])
         if not dc["dynamic_mixing"]:
-            on = [k for k, v in aug.items() if v["prob"] > 0]
+            on = augment.enabled(aug)
             if on:
                 raise ValueError(f"augmentation ({', '.join(on)}) is applied while mixing: it needs "
                                  "data.dynamic_mixing: true")
@@ -325,10 +329,8 @@ class Trainer:
         if (self.out / "last.pt").is_file():
             self.resume(self.out / "last.pt")
         elif self.rank == 0:
-            data = (self.sampler.describe() if isinstance(self.sampler, dynamic_mix.DynamicMixer)
-                    else f"{len(self.sampler.utts)} training utterances")
             self._log(f"mode {self.cfg['mode']}, GCRN {self.model.num_parameters():,} parameters, "
-                      f"{data}, {self.world} process(es)")
+                      f"{self.sampler.describe()}, {self.world} process(es)")
             if self.teacher is not None:
                 n_mode = sum(p.numel() for p in self.mode.parameters()) - self.model.num_parameters()
                 self._log(f"teacher {self.teacher.name}: {self.teacher.num_hidden} hidden states of {self.teacher.dim} "

@@ -159,6 +159,16 @@ def test_mixer_sources_from_the_plan_and_a_clear_error_for_premixed_dirs(dirs, t
         shutil.copy(tr / f, pre / f)
     with pytest.raises(DataDirError, match="pre-mixed"):
         mixing_sources(pre)
+    # a dir without a plan mixes its spk1.scp with its noise1.scp, at any sample rate
+    import soundfile as sf
+    slow = tmp_path / "noise8k.wav"
+    sf.write(str(slow), (0.05 * np.random.default_rng(0).standard_normal(8000)).astype(np.float32), 8000)
+    (pre / "noise1.scp").write_text("".join(f"{u} {slow}\n" for u in sorted(
+        line.split()[0] for line in (tr / "wav.scp").read_text().splitlines())))
+    m = DynamicMixer(pre, 24000, 2, seed=1, align=320)
+    assert m.noise_len == {str(slow): 16000}  # 1 s at 8 kHz counts as 16000 samples at 16 kHz
+    noisy, clean = m.read(m.plan(0))
+    assert noisy.shape == (2, 24000) and torch.isfinite(noisy).all() and not torch.equal(noisy, clean)
 
 
 def test_augmented_mixer_target_carries_the_augmentation(dirs, rir_scp):

@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import augment
 from ..modes import get_mode
 from .train import load_config
 
@@ -35,8 +36,8 @@ def main(argv=None) -> int:
         except ValueError as exc:
             print(f"describe_systems: {path}: {exc}", file=sys.stderr)
             return 1
-        reverb = (cfg.get("augment") or {}).get("reverb") or {}
-        rirs = reverb.get("rir_scp") if reverb.get("prob", 0) > 0 and cfg["data"]["dynamic_mixing"] else None
+        aug = augment.merge_defaults(cfg["augment"])
+        rirs = aug["reverb"]["rir_scp"] if "reverb" in augment.enabled(aug) and cfg["data"]["dynamic_mixing"] else None
         print(s, cfg["mode"], int(mode.uses_teacher), int(bool(cfg["data"]["dynamic_mixing"])), rirs or "-")
     return 0
 

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import logutil
+from .. import augment, logutil
 from ..fileutil import atomic_write_text
 
 MAX_PARAMS = 4_000_000
@@ -171,7 +171,7 @@ def training_data(cfg: dict) -> str:
     data = cfg.get("data", {})
     if not data.get("dynamic_mixing"):
         return "static mixtures"
-    on = [f"{k} {v['prob']:g}" for k, v in (cfg.get("augment") or {}).items() if v.get("prob", 0) > 0]
+    on = [f"{k} {p:g}" for k, p in augment.enabled(cfg.get("augment")).items()]
     return "dynamic mixing" + (" + " + ", ".join(on) if on else "")
 
 
