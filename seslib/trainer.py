@@ -197,7 +197,7 @@ class Trainer:
         tcfg = cfg["teacher"]
         if mode_cls.uses_teacher:
             if not tcfg["path"]:
-                raise ValueError(f"mode {cfg['mode']} needs a teacher: set teacher.path (hub id or save_pretrained dir)")
+                raise ValueError(f"mode {cfg['mode']} needs a teacher: set teacher.path (a seslib.teacher spec: whisper-tiny.en, a hub id, a directory, random:<spec>)")
             from .teacher import Teacher
             self.teacher = Teacher(tcfg["path"], layers="all")
         self.mode = mode_cls(self.model, cfg["mode_options"], teacher=self.teacher)

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test reaches for a model hub (none is reachable here)
+
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "egs" / "dns_wav2vec2"
 SR = 16000
@@ -114,3 +116,22 @@ def tiny_teacher_dir(tmp_path_factory):
     Wav2Vec2Model(cfg).save_pretrained(d)
     Wav2Vec2FeatureExtractor(do_normalize=True).save_pretrained(d)
     return d
+
+
+@pytest.fixture(scope="session")
+def tiny_whisper(tmp_path_factory):
+    """A tiny random Whisper (save_pretrained) and its CTranslate2 conversions (float32, int8),
+    made by ctranslate2's own converter. 12 positions: inputs over 11 frames are encoded in pieces."""
+    import torch
+    from ctranslate2.converters import TransformersConverter
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+    root = tmp_path_factory.mktemp("whisper")
+    cfg = WhisperConfig(d_model=32, encoder_layers=2, encoder_attention_heads=2, encoder_ffn_dim=64, decoder_layers=1,
+                        decoder_attention_heads=2, decoder_ffn_dim=64, num_mel_bins=80, max_source_positions=12,
+                        max_target_positions=16, vocab_size=100, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                        decoder_start_token_id=0)
+    torch.manual_seed(0)
+    WhisperForConditionalGeneration(cfg).save_pretrained(root / "hf")
+    for q in ("float32", "int8"):
+        TransformersConverter(str(root / "hf")).convert(str(root / f"ct2_{q}"), quantization=q)
+    return root

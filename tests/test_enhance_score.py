@@ -191,3 +191,35 @@ def test_training_data_and_valid_curve_from_what_training_wrote(tmp_path):
                    "2026-01-01 00:00:01 step 100: valid SI-SDR 3.250 dB (best)\n"
                    "2026-01-01 00:00:02 step 200: valid SI-SDR 2.000 dB (best 3.250 at step 100)\n")
     assert results.valid_curve(log) == [(100, 3.25), (200, 2.0)]
+
+
+def test_teacher_ablation_and_content_check_sections(tmp_path, monkeypatch):
+    """The teacher read from each checkpoint, the difference to the random twin by hand, the verdict."""
+    import json
+
+    import torch
+
+    from seslib.bin.results_teacher import content_check_section, teacher_ablation_section
+    monkeypatch.chdir(tmp_path)
+    scores = {"base": (2.0, 0.80, 5.0), "real": (2.5, 0.85, 7.5), "twin": (2.1, 0.80, 6.0)}
+    rows = []
+    for name, teacher in (("base", None), ("real", "whisper-tiny.en"), ("twin", "random:whisper-tiny.en"),
+                          ("pre", str(tmp_path / "exp" / "teacher" / "teacher"))):
+        torch.save({"config": {"mode": "base" if teacher is None else "distill_embed", "teacher": {"path": teacher}},
+                    "best": {"step": 100, "valid_si_sdr": 4.0}}, tmp_path / f"{name}.pt")
+        rows.append(("Base" if teacher is None else "Distillation Embed.", name, str(tmp_path / f"{name}.pt")))
+    summary = lambda d, s: dict(zip(("pesq", "stoi", "si_sdr", "wer"), (*scores.get(d, (1.0, 0.5, 0.0)), 50.0)))  # noqa
+    md = "\n".join(teacher_ablation_section(rows, ["test"], summary, lambda s: f"{s['pesq']:.2f} | {s['si_sdr']:.2f}"))
+    assert "| Base | – | 4.00 dB (100) | 2.00 / 5.00 | – |" in md
+    assert "| Distillation Embed. | whisper-tiny.en | 4.00 dB (100) | 2.50 / 7.50 | +0.40 / +0.050 / +1.50 |" in md
+    assert "| Distillation Embed. | random:whisper-tiny.en | 4.00 dB (100) | 2.10 / 6.00 | – |" in md
+    assert "| Distillation Embed. | exp/teacher/teacher | 4.00 dB (100) | 1.00 / 0.00 | -1.10 / -0.300 / -6.00 |" in md
+    r = {"same_sentence_other_voice": 0.2, "other_sentence_same_voice": 0.5, "dtw_ratio": 0.4, "retrieval": 1.0,
+         "retrieval_chance": 0.25, "same_sentence_closer": 1.0, "comparisons": 24}
+    for name, beats in (("good", True), ("bad", False)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"teacher": name, "random_twin": f"random:{name}",
+                                                          "voices": ["a", "b"], "sentences": 4, "trained": r,
+                                                          "random_init": r, "beats_random": beats}))
+    md = "\n".join(content_check_section([tmp_path / "good.json", tmp_path / "bad.json", tmp_path / "none.json"]))
+    assert "| good | pretrained | 0.2000 | 0.5000 | 0.400 | 100.0% | 100.0% | beats its random twin |" in md
+    assert "| bad | pretrained |" in md and "**Warning:** bad does not clearly beat" in md

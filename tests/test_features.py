@@ -23,13 +23,17 @@ def data_dir(source_dir, tmp_path):
     return tmp_path / "train"
 
 
-def test_dumped_equals_online_and_crops_are_frame_aligned(data_dir, tiny_teacher_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize("backend", ["wav2vec2", "whisper"])
+def test_dumped_equals_online_and_crops_are_frame_aligned(backend, data_dir, tiny_teacher_dir, tiny_whisper, tmp_path,
+                                                          monkeypatch):
+    spec = tiny_teacher_dir if backend == "wav2vec2" else tiny_whisper / "ct2_float32"
     out = tmp_path / "dump"
-    assert dump_features.main(["--teacher", str(tiny_teacher_dir), "--data-dir", str(data_dir), "--out", str(out),
+    assert dump_features.main(["--teacher", str(spec), "--data-dir", str(data_dir), "--out", str(out),
                                "--nj", "2", "--quiet"]) == 0
     meta = json.loads((out / "meta.json").read_text())
-    assert meta == {"teacher": str(tiny_teacher_dir.resolve()), "dim": 32, "num_hidden": 3, "hop": 320}
-    teacher = Teacher(str(tiny_teacher_dir), layers="all")
+    nh = 3
+    assert meta == {"teacher": str(spec.resolve()), "dim": 32, "num_hidden": nh, "hop": 320}
+    teacher = Teacher(str(spec), layers="all")
     online = OnlineFeatures(teacher)
     monkeypatch.chdir("/")  # scp paths must not depend on the working directory
     utts = sorted(read_kv(data_dir / "wav.scp"))

@@ -76,13 +76,16 @@ def test_full_pipeline_tiny(tmp_path, env):
     distillation modes, enhance, score (with a peer), results table."""
     rec = copy_recipe(tmp_path / "r")
     common = ["--mini-conf", "conf/data_mini_tiny.yaml", "--train-conf-tag", "tiny", "--teacher-conf",
-              "conf/teacher_tiny.yaml", "--modes", MODES, "--peers", "rnnoise", "--nj", "2"]
+              "conf/teacher_tiny.yaml", "--modes", MODES, "--peers", "rnnoise", "--nj", "2",
+              "--teacher-ablation-modes", "distill_embed", "--teacher-check-sentences", "3"]
     r = subprocess.run(["./run.sh", *common, "--nproc", "2"],
                        cwd=rec, env=dict(env, OMP_NUM_THREADS="1"), capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     for mode in MODES.split():  # trained with torchrun DDP, the discriminator's gradients averaged by hand
         assert "2 process(es)" in (rec / "exp" / mode / "train.log").read_text()
-    for s in ("2_teacher", "2_teacher_check", "2_dump_train", "3_train_base", "3_train_concat_ws",
+    for s in ("2_teacher", "2_teacher_check_whisper-tiny.en", "2_teacher_check_pretrain", "2_dump_train_whisper-tiny.en",
+              "3_train_distill_embed_teacher-random", "3_train_distill_embed_teacher-pretrain",
+              "3_train_base", "3_train_concat_ws",
               "3_train_base_static", "3_train_base_dynmix", "4_enhance_base_test", "4_enhance_concat_ws_test",
               "4_enhance_base_test_heldout", "5_score_noisy_test", "5_score_base_test", "5_score_adversarial_ws_test",
               "5_score_base_static_test_heldout", "5_score_clean_test_heldout"):
@@ -95,7 +98,10 @@ def test_full_pipeline_tiny(tmp_path, env):
     assert (rec / "exp" / "teacher" / "teacher" / "config.json").is_file()
     text = (rec / "RESULTS.md").read_text()
     assert "| Noisy input |" in text and "| Base |" in text and "## Stage wall times" in text
-    assert "## Teacher" in text and "| random init |" in text
+    assert "## Teachers" in text and "| random:whisper-tiny.en | random twin |" in text
+    abl_t = text.split("## Teacher ablation")[1].split("\n## ")[0]
+    assert "| Distillation Embed. | whisper-tiny.en |" in abl_t and "| Distillation Embed. | random:whisper-tiny.en |" in abl_t
+    assert "| Distillation Embed. | exp/teacher/teacher |" in abl_t and "| Base | – |" in abl_t
     table1 = text.split("## Held-out")[0]  # the main table; the held-out and ablation tables repeat labels
     rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in table1.splitlines() if line.startswith("| ")}
     assert rows["Feature Concat-ws"][5] == "✗" and rows["Feature Concat-ws"][9] == "yes"  # teacher at inference

@@ -125,7 +125,12 @@ def test_describe_systems_reads_mode_teacher_and_mixing(tmp_path, capsys):
                                              "augment: {reverb: {prob: 0.5, rir_scp: r.scp}}\n")
     (tmp_path / "train_b_x.yaml").write_text("mode: base\n")
     assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "a", "b"]) == 0
-    assert capsys.readouterr().out.splitlines() == ["a triplet 1 1 r.scp", "b base 0 0 -"]
+    assert capsys.readouterr().out.splitlines() == ["a triplet 1 1 r.scp -", "b base 0 0 - -"]
+    # a teacher-ablation system: the mode's config, another teacher; a mode without a teacher cannot be one
+    assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "a_teacher-random"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["a_teacher-random triplet 1 1 r.scp random"]
+    assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "b_teacher-random"]) == 1
+    assert "uses no teacher" in capsys.readouterr().err
     assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "c"]) == 1
     assert "train_c_x.yaml" in capsys.readouterr().err
     (tmp_path / "train_d_x.yaml").write_text("mode: nope\n")

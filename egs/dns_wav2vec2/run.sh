@@ -21,9 +21,15 @@ modes="base concat concat_ws distill_embed distill_embed_ws distill_output adver
 ablation=auto        # extra Base systems of the data ablation (static / dynamic mixing / + augmentation);
                      # auto: mini -> "base_static base_dynmix", dns -> none
 num_rirs=150         # simulated room impulse responses for reverberation augmentation (stage 1)
-teacher=auto         # Wav2Vec2 teacher: a hub id (facebook/wav2vec2-base), a save_pretrained dir, or
-                     # "pretrain" (pre-train a small one offline, stage 2); auto: mini -> pretrain, dns -> facebook/wav2vec2-base
+teacher=auto         # the frozen teacher (seslib.teacher spec): whisper-tiny.en (bundled, offline), a hub id
+                     # (facebook/wav2vec2-base), a save_pretrained or CTranslate2 dir, random:<spec>, or "pretrain"
+                     # (a small wav2vec 2.0 pre-trained offline, stage 2); auto: mini -> whisper-tiny.en, dns -> facebook/wav2vec2-base
 teacher_conf=        # config of the offline teacher pre-training (default conf/teacher_<corpus>.yaml)
+teacher_ablation=auto   # other teachers for $teacher_ablation_modes: random (the main teacher's random twin),
+                        # pretrain, or any spec; auto: mini -> "random pretrain", dns -> none
+teacher_ablation_modes="distill_embed distill_output concat"  # modes trained with each teacher of the ablation
+teacher_check=auto   # content check of each pretrained teacher against its random twin (TTS voices); auto: mini only
+teacher_check_sentences=24  # held-out sentences of the content check (each read by 3 voices)
 teacher_features=auto   # dumped: teacher features of the training set to ark/scp (stage 2); online: in the training loop;
                          # auto: online for systems that mix dynamically, dumped for the others
 train_conf_tag=      # which training configs; default: the corpus name (mini, dns)
@@ -39,9 +45,11 @@ Stages:
   1  mixtures: noisy/clean/noise data dirs -> data/{train,valid,test,test_heldout}
      (train/valid SNR uniform in train_snr, tests at test_snr; validated); a simulated
      room impulse response bank for reverberation augmentation -> data/rirs
-  2  teacher: pre-train a small wav2vec 2.0 offline (--teacher pretrain) -> exp/teacher/teacher;
-     dump its features of data/train (clean and noisy, last layer and all layers) -> dump/<teacher>/train
-  3  train each mode in \$modes (Table 1) and each system in \$ablation -> exp/<system>/{best,last}.pt
+  2  teachers: pre-train a small wav2vec 2.0 offline (when "pretrain" is used) -> exp/teacher/teacher;
+     content check of each teacher against its random twin -> exp/teacher_check/<teacher>.json;
+     dump teacher features of data/train where a system reads dumped ones -> dump/<teacher>/train
+  3  train each mode in \$modes (Table 1), each system in \$ablation, and each mode in
+     \$teacher_ablation_modes with each teacher in \$teacher_ablation -> exp/<system>/{best,last}.pt
   4  enhance each test set (test; test_heldout: voices never heard in training) with each
      model and each peer in \$peers -> exp/<system>/enhanced_<set>
   5  score clean reference, noisy input, models and peers: PESQ, STOI, SI-SDR, WER
@@ -66,9 +74,17 @@ Options:
   --ablation 'S ...'      data-ablation systems, conf/train_<S>_<tag>.yaml (default $ablation:
                           mini -> 'base_static base_dynmix'; '' for none)
   --num-rirs N            simulated RIRs for reverberation augmentation (default $num_rirs)
-  --teacher T             Wav2Vec2 teacher: hub id, save_pretrained dir, or pretrain (default $teacher:
-                          pretrain for mini, facebook/wav2vec2-base for dns)
+  --teacher T             the teacher (default $teacher: whisper-tiny.en for mini, the bundled Whisper
+                          tiny.en encoder, a supervised ASR model; facebook/wav2vec2-base for dns, the
+                          paper's): whisper-tiny.en, a hub id, a save_pretrained or CTranslate2 dir,
+                          random:<spec>, or pretrain (stage 2 pre-trains a small wav2vec 2.0 offline)
   --teacher-conf FILE     offline teacher pre-training config (default conf/teacher_<corpus>.yaml)
+  --teacher-ablation 'T ...'  other teachers for the teacher ablation: random (the main teacher's random
+                          twin), pretrain, or specs (default $teacher_ablation: mini -> 'random pretrain';
+                          '' for none); systems <mode>_teacher-<T>
+  --teacher-ablation-modes 'M ...'  modes of the teacher ablation (default '$teacher_ablation_modes')
+  --teacher-check true|false|auto  content check of the teachers (default $teacher_check: mini only)
+  --teacher-check-sentences N  sentences of the content check (default $teacher_check_sentences)
   --teacher-features F    dumped (stage 2 writes ark/scp), online (teacher in the training loop), or
                           auto: online for systems that mix dynamically (default $teacher_features)
   --train-conf-tag T      use conf/train_<mode>_T.yaml (default: the corpus name)
@@ -133,56 +149,83 @@ fi
 test_sets=test; [ -f data/test_heldout/wav.scp ] && test_sets="test test_heldout"
 
 if [ "$teacher" = auto ]; then
-  if [ "$corpus" = mini ]; then teacher=pretrain; else teacher=facebook/wav2vec2-base; fi
+  if [ "$corpus" = mini ]; then teacher=whisper-tiny.en; else teacher=facebook/wav2vec2-base; fi
 fi
+if [ "$teacher_ablation" = auto ]; then
+  if [ "$corpus" = mini ]; then teacher_ablation="random pretrain"; else teacher_ablation=; fi
+fi
+[ "$teacher_check" = auto ] && { [ "$corpus" = mini ] && teacher_check=true || teacher_check=false; }
 teacher_conf=${teacher_conf:-conf/teacher_${corpus}.yaml}
-if [ "$teacher" = pretrain ]; then teacher_path=$PWD/exp/teacher/teacher; else teacher_path=$teacher; fi
-dump_dir=dump/$(echo "$teacher_path" | sed "s|^$PWD/||; s|[^A-Za-z0-9._-]|_|g")/train
+teacher_path_of() {  # the seslib.teacher spec of a run.sh teacher name
+  case "$1" in
+    pretrain) echo "$PWD/exp/teacher/teacher" ;;
+    random) echo "random:$(teacher_path_of "$teacher")" ;;
+    random:pretrain) echo "random:$PWD/exp/teacher/teacher" ;;
+    *) echo "$1" ;;
+  esac
+}
+tag_of() { echo "$1" | sed "s|^$PWD/||; s|[^A-Za-z0-9._-]|_|g"; }  # a file-name-safe teacher name
 conf_tag=${train_conf_tag:-$corpus}
 if [ "$ablation" = auto ]; then if [ "$corpus" = mini ]; then ablation="base_static base_dynmix"; else ablation=; fi; fi
 systems="$modes $ablation"
 [ -n "$ablation" ] && [[ " $modes " != *" base "* ]] && systems="$systems base"  # the ablation's reference
-# per system: mode, uses the teacher (0/1), mixes dynamically (0/1)
+teacher_systems=
+for t in $teacher_ablation; do for m in $teacher_ablation_modes; do teacher_systems="$teacher_systems ${m}_teacher-$(tag_of "$t")"; done; done
+systems="$systems$teacher_systems"
+# per system: mode, uses the teacher (0/1), mixes dynamically (0/1), RIR list, teacher of the ablation (or -)
 sysinfo=$(python -m seslib.bin.describe_systems --conf-dir conf --tag "$conf_tag" $systems)
-teacher_modes=$(echo "$sysinfo" | awk '$3 == 1 {print $1}' | xargs)
+teacher_of() {  # run.sh teacher name of system $1
+  local t; t=$(echo "$sysinfo" | awk -v s="$1" '$1 == s {print $6}')
+  if [ "$t" = - ]; then echo "$teacher"; else for a in $teacher_ablation; do if [ "$(tag_of "$a")" = "$t" ]; then echo "$a"; fi; done; fi
+}
 features_of() {  # teacher features of system $1: dumped or online
   if [ "$teacher_features" != auto ]; then echo "$teacher_features"
   elif echo "$sysinfo" | awk -v s="$1" '$1 == s && $4 == 1 {f=1} END {exit !f}'; then echo online
   else echo dumped; fi
 }
-need_dump=false; for m in $teacher_modes; do [ "$(features_of "$m")" = dumped ] && need_dump=true; done
+teacher_users=$(echo "$sysinfo" | awk '$3 == 1 {print $1}' | xargs)
+teachers_used=$(for s in $teacher_users; do teacher_of "$s"; done | awk '!seen[$0]++' | xargs)
+dump_teachers=$(for s in $teacher_users; do if [ "$(features_of "$s")" = dumped ]; then teacher_of "$s"; fi; done | awk '!seen[$0]++' | xargs)
+dump_dir_of() { echo "dump/$(tag_of "$(teacher_path_of "$1")")/train"; }
+pretrain_used=false; [[ " $teachers_used " == *" pretrain "* || " $teachers_used " == *" random:pretrain "* ]] && pretrain_used=true
 
-if selected 2 && [ -n "$teacher_modes" ]; then
-  if [ "$teacher" = pretrain ]; then
+if selected 2 && [ -n "$teacher_users" ]; then
+  if [ "$pretrain_used" = true ]; then
     [ -f "$teacher_conf" ] || { echo "$0: no teacher config $teacher_conf" 1>&2; exit 1; }
     run_stage --name 2_teacher --title "pre-train a wav2vec 2.0 teacher on data/train clean speech ($teacher_conf)" \
       --inputs "$teacher_conf" data/train/spk1.scp --outputs exp/teacher/teacher/config.json --scratch exp/teacher -- \
       python -m seslib.bin.pretrain_teacher --data-dir data/train --out exp/teacher --config "$teacher_conf"
-    if [ "$corpus" = mini ]; then  # does it encode content? (held-out sentences, two voices, DTW; vs random init)
-      run_stage --name 2_teacher_check --title "content check of the teacher" \
-        --inputs exp/teacher/teacher "$src/test/speech.text" --outputs exp/teacher/content_check.json -- \
-        python -m seslib.bin.teacher_check --teacher exp/teacher/teacher --text "$src/test/speech.text" \
-          --out exp/teacher/content_check.json
-    fi
   fi
-  if [ "$need_dump" = true ]; then
-    run_stage --name 2_dump_train --title "dump teacher features of data/train ($teacher)" \
-      --inputs data/train/wav.scp data/train/spk1.scp $([ "$teacher" = pretrain ] && echo exp/teacher/teacher) \
-      --config "teacher=$teacher" --outputs "$dump_dir/clean_all.scp" --scratch "$dump_dir" -- \
-      python -m seslib.bin.dump_features --teacher "$teacher_path" --data-dir data/train --out "$dump_dir" --nj "$nj"
+  if [ "$teacher_check" = true ]; then  # does each teacher encode content, beyond its random twin?
+    for t in $teachers_used; do
+      [[ "$t" == random* ]] && continue
+      tp=$(teacher_path_of "$t")
+      run_stage --name "2_teacher_check_$(tag_of "$t")" --title "content check of teacher $t against its random twin" \
+        --inputs "$src/test/speech.text" $([ -d "$tp" ] && echo "$tp") --config "teacher=$tp n=$teacher_check_sentences" \
+        --outputs "exp/teacher_check/$(tag_of "$t").json" -- \
+        python -m seslib.bin.teacher_check --teacher "$tp" --text "$src/test/speech.text" \
+          --sentences "$teacher_check_sentences" --out "exp/teacher_check/$(tag_of "$t").json"
+    done
   fi
+  for t in $dump_teachers; do
+    tp=$(teacher_path_of "$t"); dd=$(dump_dir_of "$t")
+    run_stage --name "2_dump_train_$(tag_of "$t")" --title "dump teacher features of data/train ($t)" \
+      --inputs data/train/wav.scp data/train/spk1.scp $([ -d "$tp" ] && echo "$tp") \
+      --config "teacher=$tp" --outputs "$dd/clean_all.scp" --scratch "$dd" -- \
+      python -m seslib.bin.dump_features --teacher "$tp" --data-dir data/train --out "$dd" --nj "$nj"
+  done
 fi
 
 if selected 3; then
   for mode in $systems; do
-    conf=conf/train_${mode}_${conf_tag}.yaml
+    conf=conf/train_${mode%%_teacher-*}_${conf_tag}.yaml
     tset=(); tin=(); tcfg=
-    if [[ " $teacher_modes " == *" $mode "* ]]; then
-      feats=$(features_of "$mode")
-      tset=(--set "teacher.path=$teacher_path" "teacher.features=$feats")
-      [ "$feats" = dumped ] && tset+=("teacher.dump_dir=$dump_dir") && tin=("$dump_dir")
-      [ "$teacher" = pretrain ] && tin+=(exp/teacher/teacher)
-      tcfg="teacher=$teacher features=$feats"
+    if [[ " $teacher_users " == *" $mode "* ]]; then
+      t=$(teacher_of "$mode"); tp=$(teacher_path_of "$t"); feats=$(features_of "$mode")
+      tset=(--set "teacher.path=$tp" "teacher.features=$feats")
+      [ "$feats" = dumped ] && tset+=("teacher.dump_dir=$(dump_dir_of "$t")") && tin=("$(dump_dir_of "$t")")
+      [ -d "${tp#random:}" ] && tin+=("${tp#random:}")
+      tcfg="teacher=$t features=$feats"
     fi
     rirs=$(echo "$sysinfo" | awk -v s="$mode" '$1 == s {print $5}')  # the RIR list its reverb reads, or -
     [ "$rirs" != - ] && tin+=("$(dirname "$rirs")")
@@ -255,10 +298,20 @@ if selected 6; then
     abl=(--ablation-row "Noisy input" exp/noisy noisy)
     for s in $ablation base; do abl+=(--ablation-row "${mode_label[$s]:-$s}" "exp/$s" "exp/$s/best.pt"); done
   fi
-  teacher_opt=(); [ "$teacher" = pretrain ] && [ -n "$teacher_modes" ] && teacher_opt=(--teacher-dir exp/teacher)
+  trows=()
+  if [ -n "$teacher_systems" ]; then
+    for m in $teacher_ablation_modes; do
+      for s in "$m" $(for t in $teacher_ablation; do echo "${m}_teacher-$(tag_of "$t")"; done); do
+        [ -f "exp/$s/best.pt" ] && trows+=(--teacher-row "${mode_label[$m]:-$m}" "exp/$s" "exp/$s/best.pt")
+      done
+    done
+    [[ " $modes " == *" base "* ]] && trows=(--teacher-row Base exp/base exp/base/best.pt "${trows[@]}")
+  fi
+  checks=(); for t in $teachers_used; do [ -f "exp/teacher_check/$(tag_of "$t").json" ] && checks+=("exp/teacher_check/$(tag_of "$t").json"); done
+  teacher_opt=(--teacher-check "${checks[@]}"); [ "$pretrain_used" = true ] && teacher_opt+=(--teacher-dir exp/teacher)
   # shellcheck disable=SC2086
-  python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages --sets $test_sets "${rows[@]}" "${abl[@]}" \
+  python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages --sets $test_sets "${rows[@]}" "${abl[@]}" "${trows[@]}" \
     "${teacher_opt[@]}" \
     --title "Results: corpus $corpus, test sets at $(echo "$test_snr" | awk '$1==$2{print $1; next}{print $1".."$2}') dB SNR" \
-    --note "Generated by \`./run.sh --corpus $corpus --modes '$modes' --ablation '$ablation'\` (stage 6 writes this file). Test sets: $(for t in $test_sets; do echo "$t ($(wc -l < data/$t/wav.scp) utterances)"; done | paste -sd, | sed 's/,/, /g'). Training configs: conf/train_<system>_${conf_tag}.yaml; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")."
+    --note "Generated by \`./run.sh --corpus $corpus --modes '$modes' --ablation '$ablation' --teacher '$teacher' --teacher-ablation '$teacher_ablation'\` (stage 6 writes this file). Test sets: $(for t in $test_sets; do echo "$t ($(wc -l < data/$t/wav.scp) utterances)"; done | paste -sd, | sed 's/,/, /g'). Training configs: conf/train_<system>_${conf_tag}.yaml; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")$([ "$teacher" = whisper-tiny.en ] && echo " (the encoder of the bundled Whisper tiny.en: a supervised ASR model, not an SSL model; no SSL weights ship offline)")."
 fi

@@ -3,7 +3,8 @@
   python -m seslib.bin.dump_features --teacher T --data-dir data/train --out dump/train \\
       [--kinds clean noisy] [--layers last all] [--nj N]
 
---teacher is a hub id (facebook/wav2vec2-base) or a save_pretrained directory. ``clean``
+--teacher is a seslib.teacher spec (whisper-tiny.en, a hub id such as facebook/wav2vec2-base,
+a save_pretrained or CTranslate2 directory, random:<spec>). ``clean``
 runs the teacher on spk1.scp (distillation targets), ``noisy`` on wav.scp (concatenation
 input, triplet negatives); ``last`` keeps the last layer, ``all`` every hidden state
 (for the weighted-sum modes). With --nj > 1 the jobs run in parallel through the job
@@ -28,7 +29,7 @@ def main(argv=None) -> int:
     from ..features import KINDS, LAYERS
     p = argparse.ArgumentParser(prog="python -m seslib.bin.dump_features", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--teacher", required=True, help="Wav2Vec2 hub id or save_pretrained directory")
+    p.add_argument("--teacher", required=True, help="teacher spec (seslib.teacher): whisper-tiny.en, hub id, directory, random:<spec>")
     p.add_argument("--data-dir", required=True, help="data dir (wav.scp noisy, spk1.scp clean)")
     p.add_argument("--out", required=True, help="dump directory")
     p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS),

@@ -11,7 +11,7 @@
 
 ``--streaming`` runs the model frame by frame with carried state (what a device does);
 it gives the same output as the default offline pass. Checkpoints of the ``concat``
-modes load their Wav2Vec2 teacher too (from the path recorded in training, or
+modes load their teacher too (from the spec recorded in training, or
 ``--teacher``) and cannot stream. Outputs are 16 kHz float wavs, so
 nothing is clipped. Finished outputs are skipped, so a killed run resumes.
 """
@@ -61,7 +61,7 @@ def load_enhancer(spec: str, streaming: bool = False, teacher: str | None = None
     from ..checkpoint import load_model
     model = load_model(spec, teacher=teacher)
     if streaming and getattr(model, "teacher", None) is not None:
-        raise ValueError(f"{spec}: this model runs the Wav2Vec2 teacher on the whole utterance (a concat mode), "
+        raise ValueError(f"{spec}: this model runs its teacher on the whole utterance (a concat mode), "
                          "so it cannot stream; drop --streaming")
     return model
 
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
     p.add_argument("input", help="a wav file, a directory of audio files, or a data dir")
     p.add_argument("output", help="output wav file or directory")
     p.add_argument("--streaming", action="store_true", help="frame-by-frame processing with carried state")
-    p.add_argument("--teacher", help="for concat checkpoints: load the teacher from here (hub id or directory) "
+    p.add_argument("--teacher", help="for concat checkpoints: load the teacher from this spec (seslib.teacher) "
                                      "instead of the path recorded at training time")
     p.add_argument("--nj", type=int, default=1, help="parallel jobs for a data dir (default 1)")
     p.add_argument("--job", type=int, default=0, help=argparse.SUPPRESS)  # one job of --nj (internal)

@@ -13,7 +13,9 @@ set makes the main table; a second set (the held-out-voice test) gets a table of
 with the difference to the first (the generalisation gap). ``--ablation-row`` systems make
 the data-ablation table: the training data of each (static / dynamic mixing / which
 augmentations, read from the checkpoint's config), its budget, training wall time, valid
-curve, and scores on every set. The Constr. column (paper,
+curve, and scores on every set. ``--teacher-row`` systems make the teacher-ablation table
+(each mode with the real teacher, its random twin, the offline pre-trained one), and
+``--teacher-check`` files the content-check table. The Constr. column (paper,
 Table 1: fit for on-device use) is derived for each system:
 
 - causal: measured, black-box: the input after a time t is replaced and no output
@@ -41,6 +43,7 @@ import numpy as np
 
 from .. import augment, logutil
 from ..fileutil import atomic_write_text
+from .results_teacher import content_check_section, pretrain_section, teacher_ablation_section
 
 MAX_PARAMS = 4_000_000
 
@@ -124,38 +127,6 @@ def stage_times(stamp_dir: Path) -> list[str]:
     for s in sorted(stamps, key=lambda s: s.get("finished", "")):
         lines.append(f"| {s['name']} | {s.get('title', '')} | {s.get('elapsed_s', 0):.0f} s | {s.get('finished', '')} |")
     return lines
-
-
-def teacher_section(teacher_dir: Path) -> list[str]:
-    """Markdown on an offline-pre-trained teacher: size, last logged losses, content check."""
-    md = ["## Teacher", ""]
-    info = teacher_dir / "teacher" / "seslib_pretraining.json"
-    log_lines = (teacher_dir / "train.log").read_text().splitlines() if (teacher_dir / "train.log").is_file() else []
-    first = next((line for line in log_lines if "parameters" in line), "")
-    steps = [line for line in log_lines if " step " in line and "contrastive" in line]
-    if info.is_file():
-        md.append(f"Pre-trained offline by stage 2 ({json.loads(info.read_text())['steps']} steps); "
-                  + (first.split(": ", 1)[1] if ": " in first else "") + ".")
-    if steps:
-        pick = [steps[0]] + steps[len(steps) // 2: len(steps) // 2 + 1] + [steps[-1]]
-        md += ["", "| logged at | step and losses (averaged since the previous line) |", "|---|---|"]
-        md += [f"| {line[:19]} | {line[20:].split(' step ', 1)[-1] if ' step ' in line[20:] else line[20:]} |"
-               for line in pick]
-    check = teacher_dir / "content_check.json"
-    if check.is_file():
-        c = json.loads(check.read_text())
-        md += ["", f"Content check (seslib.bin.teacher_check): {c['sentences']} held-out sentences, each "
-                   f"synthesised by {c['voices'][0]} and {c['voices'][1]}; DTW distance (cosine, standardised "
-                   "last-layer features) of the same sentence by the other voice versus other sentences by the "
-                   "same voice.", "",
-               "| teacher | same sentence, other voice | other sentence, same voice | same sentence closer |",
-               "|---|---|---|---|"]
-        for name in ("trained", "random_init"):
-            r = c[name]
-            md.append(f"| {name.replace('_', ' ')} | {r['same_sentence_other_voice']:.4f} | "
-                      f"{r['other_sentence_same_voice']:.4f} | {100 * r['same_sentence_closer']:.1f}% "
-                      f"of {r['comparisons']} |")
-    return md + [""]
 
 
 def _summary(system_dir, test_set: str) -> dict:
@@ -276,13 +247,16 @@ def main(argv=None) -> int:
     p.add_argument("--title", default="Results", help="heading of the table")
     p.add_argument("--note", default="", help="a paragraph under the heading (corpus, command, ...)")
     p.add_argument("--stamp-dir", default="exp/stages", help="stage stamps, for the wall-time table")
-    p.add_argument("--teacher-dir", help="experiment dir of an offline-pre-trained teacher (exp/teacher): "
-                                         "adds its training summary and content check")
+    p.add_argument("--teacher-row", nargs=3, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR", "CHECKPOINT"),
+                   help="a system of the teacher-ablation table (its teacher is read from the checkpoint)")
+    p.add_argument("--teacher-check", nargs="*", default=[], help="content-check JSON files (seslib.bin.teacher_check)")
+    p.add_argument("--teacher-dir", help="experiment dir of the offline-pre-trained teacher (exp/teacher): "
+                                         "adds its training summary")
     args = p.parse_args(argv)
     logutil.setup()
     rows = []
     try:
-        for d in [r[1] for r in args.row + args.ablation_row]:
+        for d in [r[1] for r in args.row + args.ablation_row + args.teacher_row]:
             for t in args.sets:
                 _summary(d, t)
     except FileNotFoundError as exc:
@@ -317,9 +291,14 @@ def main(argv=None) -> int:
         md += heldout_section(args.row, args.sets)
     if args.ablation_row:
         md += ablation_section(args.ablation_row, args.sets, Path(args.stamp_dir))
-    md += ["## Environment", "", *environment(recipe), ""]
+    if args.teacher_row:
+        md += teacher_ablation_section(args.teacher_row, args.sets, _summary, _scores)
+    teacher_md = content_check_section(args.teacher_check)
     if args.teacher_dir and Path(args.teacher_dir).is_dir():
-        md += teacher_section(Path(args.teacher_dir))
+        teacher_md += pretrain_section(Path(args.teacher_dir))
+    if teacher_md:
+        md += ["## Teachers", "", *teacher_md]
+    md += ["## Environment", "", *environment(recipe), ""]
     times = stage_times(Path(args.stamp_dir))
     if times:
         md += ["## Stage wall times", "", "| stage | what | wall time | finished |", "|---|---|---|---|", *times, ""]
