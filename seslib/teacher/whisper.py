@@ -190,4 +190,7 @@ def is_ct2_dir(path: Path) -> bool:
     if not (path / "model.bin").is_file():
         return False
     cfg = path / "config.json"
-    return not (cfg.is_file() and "model_type" in json.loads(cfg.read_text() or "{}"))
+    try:
+        return not (cfg.is_file() and "model_type" in json.loads(cfg.read_text() or "{}"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return True  # not a transformers config: let the model.bin reader judge
