@@ -50,7 +50,6 @@ def test_every_backend_gives_the_gcrn_frame_count(tiny_teacher_dir, tiny_ssl_dir
                 frames = stft.num_frames(stft.padded_length(n))
                 assert h.shape == (2, t.num_hidden, frames, t.dim), (name, n)
                 assert g.encode(x).shape[1] == frames
-                assert torch.equal(Teacher.forward.__get__(t)(x)[:, -1], h[:, -1])
 
 
 def test_whisper_frame_t_is_centred_on_gcrn_frame_t(tiny_whisper):
