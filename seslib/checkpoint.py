@@ -17,8 +17,10 @@ def save_checkpoint(path, state: dict) -> None:
 def load_model(path, map_location="cpu", teacher=None):
     """Build the enhancer stored in a checkpoint (``last.pt``/``best.pt``), in eval mode.
 
-    A GCRN; or, for the ``concat`` modes, a :class:`seslib.models.concat.ConcatGCRN`
-    whose teacher is loaded from the path recorded at training time, or from ``teacher``.
+    A GCRN; or, for the ``concat`` modes, a :class:`seslib.models.concat.ConcatGCRN`, and
+    for the decoder pre-trained on teacher embeddings a
+    :class:`seslib.models.resynth.TeacherResynth`, whose teacher is loaded from the spec
+    recorded at training time, or from ``teacher``.
 
     Raises:
         ValueError: when the file is not a seslib checkpoint.
@@ -34,11 +36,65 @@ def load_model(path, map_location="cpu", teacher=None):
     model = GCRN(**ck["model_config"])
     spec = ck.get("enhancer")
     if spec:
-        if spec.get("kind") != "concat":
+        if spec.get("kind") not in ("concat", "resynth"):
             raise ValueError(f"{path}: unknown enhancer kind {spec.get('kind')!r}")
-        from .models.concat import ConcatGCRN
         from .teacher import Teacher
         t = Teacher(teacher or spec["teacher"], layers="all")
-        model = ConcatGCRN(model, t, spec["teacher_dim"], spec["num_hidden"], spec["layers"])
+        if spec["kind"] == "concat":
+            from .models.concat import ConcatGCRN
+            model = ConcatGCRN(model, t, spec["teacher_dim"], spec["num_hidden"], spec["layers"])
+        else:
+            from .models.resynth import TeacherResynth
+            model = TeacherResynth(model, t)
     model.load_state_dict(ck["model"])
     return model.eval()
+
+
+def gcrn_state(path) -> tuple[dict, dict]:
+    """(GCRN state dict, GCRN config) of any seslib checkpoint, whatever wraps the GCRN
+    (the training mode's state holds it under ``model.``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist (train that system first)")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(ck, dict) or "mode" not in ck or "model_config" not in ck:
+        raise ValueError(f"{path} is not a seslib training checkpoint")
+    return {k[len("model."):]: v for k, v in ck["mode"].items() if k.startswith("model.")}, ck["model_config"]
+
+
+def init_from(model, specs) -> list[str]:
+    """Copy parts of a GCRN from other checkpoints: the ``init`` of a training config.
+
+    Args:
+        model: the GCRN to initialise.
+        specs: a list of ``{"checkpoint": PATH, "parts": [top-level module names]}``, e.g.
+            ``[{"checkpoint": "exp/pretrain_enc_l1/best.pt", "parts": ["encoder", "lstm"]}]``.
+            Every parameter and buffer of the named parts must be in the checkpoint with
+            the same shape.
+
+    Returns:
+        One line per spec saying what was copied (for the training log).
+
+    Raises:
+        ValueError: naming the checkpoint and the part that does not fit.
+    """
+    own = model.state_dict()
+    done = []
+    for spec in specs or []:
+        if set(spec) != {"checkpoint", "parts"} or not spec["parts"]:
+            raise ValueError(f"init entry {spec}: needs 'checkpoint' and a non-empty 'parts' list")
+        theirs, _ = gcrn_state(spec["checkpoint"])
+        for part in spec["parts"]:
+            keys = [k for k in own if k.split(".", 1)[0] == part]
+            if not keys:
+                raise ValueError(f"init: the model has no part '{part}' (parts: "
+                                 f"{sorted({k.split('.', 1)[0] for k in own})})")
+            for k in keys:
+                if k not in theirs or theirs[k].shape != own[k].shape:
+                    got = "missing" if k not in theirs else f"shape {tuple(theirs[k].shape)}"
+                    raise ValueError(f"init: {spec['checkpoint']} cannot give part '{part}': {k} is {got}, "
+                                     f"the model needs {tuple(own[k].shape)}")
+                own[k] = theirs[k].clone()
+        done.append(f"{', '.join(spec['parts'])} from {spec['checkpoint']}")
+    model.load_state_dict(own)
+    return done

@@ -27,3 +27,28 @@ def si_sdr(estimate: torch.Tensor, reference: torch.Tensor, eps: float = EPS) ->
 def neg_si_sdr(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """The enhancement loss L = -SISDR(f_e(X), Y), averaged over the batch (eq. 1)."""
     return -si_sdr(estimate, reference).mean()
+
+
+def compressed_spectral(estimate: torch.Tensor, reference: torch.Tensor, c: float = 0.3, alpha: float = 0.3,
+                        eps: float = 1e-8) -> torch.Tensor:
+    """Compressed spectral loss (Braun & Tashev, "A consolidated view of loss functions for
+    supervised deep learning-based speech enhancement", TSP 2021), on the model's STFT
+    (:func:`seslib.stft.stft`) of both waveforms:
+
+        L = (1 - alpha) mean | |Ŝ|^c - |S|^c |^2  +  alpha mean | |Ŝ|^c e^{j∠Ŝ} - |S|^c e^{j∠S} |^2
+
+    c = 0.3 compresses the magnitudes (weak bins count); the complex term with weight
+    alpha = 0.3 asks for the phase too, the magnitude term alone does not. Averaged over
+    batch, frames and bins.
+
+    Shape:
+        ``[B, N], [B, N] -> []``
+    """
+    from . import stft as S
+    n = S.padded_length(reference.shape[-1])
+    pad = lambda x: torch.nn.functional.pad(x, (0, n - x.shape[-1]))  # noqa: E731
+    a, b = S.stft(pad(estimate)), S.stft(pad(reference))
+    ma, mb = (a.abs() + eps) ** c, (b.abs() + eps) ** c
+    mag = (ma - mb).pow(2).mean()
+    cplx = (ma * torch.exp(1j * a.angle()) - mb * torch.exp(1j * b.angle())).abs().pow(2).mean()
+    return (1 - alpha) * mag + alpha * cplx

@@ -15,8 +15,14 @@ Teacher features. A mode that uses the teacher names the feature streams its los
 the 320-sample hop in every mode, so their frames are frames of the dump and every mode
 sees the same crops.
 
+Pre-trained parts. ``init`` (a list of ``{checkpoint, parts}``) copies GCRN parts
+(``encoder``, ``lstm``, ``decoders``, ``out``, ``to_teacher``, ``from_teacher``) from other
+checkpoints before the first step (:func:`seslib.checkpoint.init_from`); ``model.bridge:
+teacher`` takes the teacher's width (or, without a teacher, the first init checkpoint's
+bridge). ``train.max_steps: 0`` only assembles, validates and saves such a model.
+
 Checkpoints (``last.pt`` every ``ckpt_every`` steps, ``best.pt`` on a better validation
-SI-SDR) are written to a temporary file and renamed; each holds the effective config, so
+score: SI-SDR, or the mode's own ``valid_score``) are written to a temporary file and renamed; each holds the effective config, so
 :func:`seslib.checkpoint.load_model` needs nothing else.
 """
 from __future__ import annotations
@@ -33,7 +39,7 @@ import torch
 import torch.distributed as dist
 
 from . import audio, augment, dynamic_mix, stft
-from .checkpoint import save_checkpoint
+from .checkpoint import gcrn_state, init_from, save_checkpoint
 from .data import read_kv
 from .features import DumpedFeatures, OnlineFeatures
 from .losses import si_sdr
@@ -45,6 +51,7 @@ log = logging.getLogger(__name__)
 DEFAULTS = {
     "mode": "base",
     "mode_options": {},
+    "init": [],                          # [{checkpoint: PATH, parts: [encoder, lstm, ...]}]
     "teacher": {"path": None, "features": "dumped", "dump_dir": None},
     "model": {},
     "optim": {"lr": 1.0e-3, "betas": [0.9, 0.999], "grad_clip": 5.0},
@@ -191,7 +198,6 @@ class Trainer:
         self.world = dist.get_world_size() if self.distributed else 1
         tc = cfg["train"]
         seed_everything(tc["seed"], tc["threads"])
-        self.model = GCRN(**cfg["model"])
         mode_cls = get_mode(cfg["mode"])
         self.teacher, self.features = None, None
         tcfg = cfg["teacher"]
@@ -200,6 +206,13 @@ class Trainer:
                 raise ValueError(f"mode {cfg['mode']} needs a teacher: set teacher.path (a seslib.teacher spec: whisper-tiny.en, a hub id, a directory, random:<spec>)")
             from .teacher import Teacher
             self.teacher = Teacher(tcfg["path"], layers="all")
+        model_cfg = dict(cfg["model"])
+        if model_cfg.get("bridge") == "teacher":
+            if self.teacher is None and not cfg["init"]:
+                raise ValueError("model.bridge: teacher needs a teacher (teacher.path) or an init checkpoint")
+            model_cfg["bridge"] = self.teacher.dim if self.teacher else gcrn_state(cfg["init"][0]["checkpoint"])[1].get("bridge", 0)
+        self.model = GCRN(**model_cfg)
+        self.init_log = init_from(self.model, cfg["init"])
         self.mode = mode_cls(self.model, cfg["mode_options"], teacher=self.teacher)
         self.streams = self.mode.streams()
         if self.streams:
@@ -232,7 +245,8 @@ class Trainer:
             raise ValueError(f"batch size {tc['batch_size']} is not divisible by {self.world} processes")
         self.valid_dir = Path(valid_dir)
         self.step = 0
-        self.best = {"step": 0, "valid_si_sdr": -float("inf")}
+        self.valid_metric = getattr(self.mode, "valid_metric", "SI-SDR (dB)")
+        self.best = {"step": 0, "valid_si_sdr": -float("inf"), "metric": self.valid_metric}
         self.tb = None
 
     def _sampler(self, train_dir):
@@ -278,8 +292,8 @@ class Trainer:
     # -- validation --------------------------------------------------------------------
     @torch.no_grad()
     def validate(self) -> float:
-        """Mean SI-SDR (dB) of the enhanced validation utterances (whole, one at a time),
-        averaged over all processes."""
+        """Mean SI-SDR (dB) of the enhanced validation utterances (whole, one at a time), or
+        of the mode's ``valid_score(noisy, clean)`` where it has one, averaged over all processes."""
         wav, spk1 = read_kv(self.valid_dir / "wav.scp"), read_kv(self.valid_dir / "spk1.scp")
         utts = sorted(wav)
         if self.cfg["train"]["valid_max_utts"]:
@@ -290,7 +304,8 @@ class Trainer:
         for utt in utts[self.rank::self.world]:
             x = torch.from_numpy(audio.read_audio(wav[utt], utt=utt))[None]
             y = torch.from_numpy(audio.read_audio(spk1[utt], utt=utt))[None]
-            total += torch.tensor([si_sdr(model(x), y).item(), 1.0], dtype=torch.float64)
+            v = self.mode.valid_score(x, y) if hasattr(self.mode, "valid_score") else si_sdr(model(x), y).item()
+            total += torch.tensor([v, 1.0], dtype=torch.float64)
         self.mode.train()
         if self.distributed:
             dist.all_reduce(total)
@@ -322,6 +337,19 @@ class Trainer:
             return self.features.batch(self.streams, plan, self.sampler.crop)
         return self.features.batch(self.streams, {"noisy": noisy, "clean": clean})
 
+    def _record_validation(self) -> None:
+        """Validate; save ``best.pt`` when better. ``best["valid_si_sdr"]`` holds the score
+        of the mode's validation metric (``best["metric"]`` names it)."""
+        v = self.validate()
+        self._scalar("valid/si_sdr" if self.valid_metric == "SI-SDR (dB)" else "valid/score", v)
+        better = v > self.best["valid_si_sdr"]
+        if better:
+            self.best = {"step": self.step, "valid_si_sdr": v, "metric": self.valid_metric}
+            self._save("best.pt")
+        name = "valid SI-SDR" if self.valid_metric == "SI-SDR (dB)" else f"valid {self.valid_metric}"
+        self._log(f"step {self.step}: {name} {v:.3f}" + (" dB" if self.valid_metric == "SI-SDR (dB)" else "")
+                  + (" (best)" if better else f" (best {self.best['valid_si_sdr']:.3f} at step {self.best['step']})"))
+
     def train(self) -> dict:
         """Train up to ``train.max_steps`` (resuming from ``last.pt`` if present)."""
         tc = self.cfg["train"]
@@ -329,14 +357,20 @@ class Trainer:
         if (self.out / "last.pt").is_file():
             self.resume(self.out / "last.pt")
         elif self.rank == 0:
-            self._log(f"mode {self.cfg['mode']}, GCRN {self.model.num_parameters():,} parameters, "
-                      f"{self.sampler.describe()}, {self.world} process(es)")
+            n_learn = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+            self._log(f"mode {self.cfg['mode']}, GCRN {self.model.num_parameters():,} parameters "
+                      f"({n_learn:,} learn), {self.sampler.describe()}, {self.world} process(es)")
+            for line in self.init_log:
+                self._log(f"init: {line}")
             if self.teacher is not None:
                 n_mode = sum(p.numel() for p in self.mode.parameters()) - self.model.num_parameters()
                 self._log(f"teacher {self.teacher.name}: {self.teacher.num_hidden} hidden states of {self.teacher.dim} "
                           f"dims, frozen; features {self.cfg['teacher']['features'] if self.streams else 'not read'} "
                           f"{' '.join(self.streams)}; {n_mode:,} mode parameters besides the GCRN")
         self.mode.train()
+        if tc["max_steps"] == 0 and not (self.out / "best.pt").is_file():  # assemble only
+            self._record_validation()
+            self._save("last.pt")
         t_win, acc, acc_n = time.time(), {}, 0
         while self.step < tc["max_steps"]:
             plan = self.sampler.plan(self.step, self.rank, self.world)
@@ -363,14 +397,7 @@ class Trainer:
                     self._scalar(f"train/{k}", v / acc_n)
                 t_win, acc, acc_n = time.time(), {}, 0
             if self.step % tc["valid_every"] == 0 or self.step == tc["max_steps"]:
-                v = self.validate()
-                self._scalar("valid/si_sdr", v)
-                better = v > self.best["valid_si_sdr"]
-                if better:
-                    self.best = {"step": self.step, "valid_si_sdr": v}
-                    self._save("best.pt")
-                self._log(f"step {self.step}: valid SI-SDR {v:.3f} dB" + (" (best)" if better else
-                          f" (best {self.best['valid_si_sdr']:.3f} at step {self.best['step']})"))
+                self._record_validation()
             if self.step % tc["ckpt_every"] == 0 or self.step == tc["max_steps"]:
                 self._save("last.pt")
         if self.distributed:

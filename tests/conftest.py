@@ -135,3 +135,17 @@ def tiny_whisper(tmp_path_factory):
     for q in ("float32", "int8"):
         TransformersConverter(str(root / "hf")).convert(str(root / f"ct2_{q}"), quantization=q)
     return root
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory, tiny_teacher_dir):
+    """Tiny train/valid dirs and the train features dumped by the tiny teacher."""
+    from seslib.bin import dump_features, mix_data
+    root = tmp_path_factory.mktemp("modes")
+    src = make_source_dir(root)
+    for tag, seed in (("train", "1"), ("valid", "2")):
+        assert mix_data.main(["all", "--sources", str(src), "--out", str(root / tag), "--tag", tag,
+                              "--quiet", "--seed", seed]) == 0
+    assert dump_features.main(["--teacher", str(tiny_teacher_dir), "--data-dir", str(root / "train"),
+                               "--out", str(root / "dump"), "--quiet"]) == 0
+    return root

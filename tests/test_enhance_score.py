@@ -223,3 +223,15 @@ def test_teacher_ablation_and_content_check_sections(tmp_path, monkeypatch):
     md = "\n".join(content_check_section([tmp_path / "good.json", tmp_path / "bad.json", tmp_path / "none.json"]))
     assert "| good | pretrained | 0.2000 | 0.5000 | 0.400 | 100.0% | 100.0% | beats its random twin |" in md
     assert "| bad | pretrained |" in md and "**Warning:** bad does not clearly beat" in md
+
+
+def test_stage_totals_count_this_tables_systems_only(tmp_path):
+    from seslib.bin.results import stage_totals
+    for name, sec in [("0_sources", 60), ("2_teacher", 120), ("3_train_base", 300), ("3_train_base_long", 900),
+                      ("4_enhance_base_test", 30), ("4_enhance_base_long_test", 33), ("4_enhance_rnnoise_test_heldout", 6),
+                      ("5_score_peer_rnnoise_test", 90), ("5_score_base_long_test", 99), ("5_score_noisy_test", 114)]:
+        (tmp_path / f"{name}.done").write_text(json.dumps({"name": name, "elapsed_s": sec}))
+    lines = stage_totals(tmp_path, ["noisy", "base", "peer_rnnoise"], ["test", "test_heldout"])
+    # base_long was trained by another run into the same exp/: not this run's time
+    assert lines == ["| 0 | 1 | 1.0 min |", "| 2 | 1 | 2.0 min |", "| 3 | 1 | 5.0 min |", "| 4 | 2 | 0.6 min |",
+                     "| 5 | 2 | 3.4 min |", "| all | 7 | 0.20 h |"]

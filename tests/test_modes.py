@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from seslib.bin import dump_features, mix_data, train
+from seslib.bin import train
 from seslib.checkpoint import load_model
 from seslib.models import GCRN
 from seslib.models.concat import ConcatGCRN
@@ -20,27 +20,14 @@ TINY = ["model.channels=[4,6,8,8,8]", "train.batch_size=2", "train.crop_seconds=
         "train.valid_every=2", "train.ckpt_every=2", "train.valid_max_utts=2", "train.threads=1"]
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory, tiny_teacher_dir):
-    """Tiny train/valid dirs and the train features dumped by the tiny teacher."""
-    from conftest import make_source_dir
-    root = tmp_path_factory.mktemp("modes")
-    src = make_source_dir(root)
-    for tag, seed in (("train", "1"), ("valid", "2")):
-        assert mix_data.main(["all", "--sources", str(src), "--out", str(root / tag), "--tag", tag,
-                              "--quiet", "--seed", seed]) == 0
-    assert dump_features.main(["--teacher", str(tiny_teacher_dir), "--data-dir", str(root / "train"),
-                               "--out", str(root / "dump"), "--quiet"]) == 0
-    return root
-
-
 def _cfg(mode, corpus, teacher_dir, *sets):
     return train.load_config(None, TINY + [f"mode={mode}", f"teacher.path={teacher_dir}",
                                            f"teacher.dump_dir={corpus / 'dump'}"] + list(sets))
 
 
-def test_registry_is_table_1():
-    assert sorted(MODES) == sorted(TABLE1)
+def test_registry_is_table_1_and_the_pretraining():
+    assert sorted(MODES) == sorted(TABLE1 + ["pretrain_enc_l1", "pretrain_enc_l2", "pretrain_enc_cos",
+                                             "pretrain_dec_frozen", "pretrain_dec_teacher"])
     for name in TABLE1:
         doc = get_mode(name).__doc__
         assert "L_E" in doc or "Sec." in doc, name

@@ -77,7 +77,8 @@ def test_full_pipeline_tiny(tmp_path, env):
     rec = copy_recipe(tmp_path / "r")
     common = ["--mini-conf", "conf/data_mini_tiny.yaml", "--train-conf-tag", "tiny", "--teacher-conf",
               "conf/teacher_tiny.yaml", "--modes", MODES, "--peers", "rnnoise", "--nj", "2",
-              "--teacher-ablation-modes", "distill_embed", "--teacher-check-sentences", "3"]
+              "--teacher-ablation-modes", "distill_embed", "--teacher-check-sentences", "3",
+              "--pretraining", "pipeline_l1 finetune_l1_teacher"]  # + what they are initialised from
     r = subprocess.run(["./run.sh", *common, "--nproc", "2"],
                        cwd=rec, env=dict(env, OMP_NUM_THREADS="1"), capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -88,8 +89,21 @@ def test_full_pipeline_tiny(tmp_path, env):
               "3_train_base", "3_train_concat_ws",
               "3_train_base_static", "3_train_base_dynmix", "4_enhance_base_test", "4_enhance_concat_ws_test",
               "4_enhance_base_test_heldout", "5_score_noisy_test", "5_score_base_test", "5_score_adversarial_ws_test",
-              "5_score_base_static_test_heldout", "5_score_clean_test_heldout"):
+              "5_score_base_static_test_heldout", "5_score_clean_test_heldout",
+              "3_train_pretrain_enc_l1", "3_train_pretrain_dec_teacher", "3_train_pipeline_l1",
+              "3_train_finetune_l1_teacher", "4_enhance_pretrain_dec_teacher_test", "5_score_pipeline_l1_test",
+              "5_score_finetune_l1_teacher_test"):
         assert (rec / "exp" / "stages" / f"{s}.done").is_file(), s
+    # the encoder pre-training does not enhance; Tables 2-3 and the teacher ablation: first test set only
+    for s in ("4_enhance_pretrain_enc_l1_test", "4_enhance_pipeline_l1_test_heldout",
+              "5_score_distill_embed_teacher-random_test_heldout"):
+        assert not (rec / "exp" / "stages" / f"{s}.done").is_file(), s
+    # the decoder of teacher embeddings resynthesises the clean test speech (reading (i) of Table 2)
+    import json
+    cmd = json.loads((rec / "exp" / "stages" / "4_enhance_pretrain_dec_teacher_test.done").read_text())["command"]
+    assert cmd[cmd.index("--input-scp") + 1] == "spk1.scp"
+    assert "init: encoder, lstm, to_teacher from exp/pretrain_enc_l1/best.pt" in \
+        (rec / "exp" / "finetune_l1_teacher" / "train.log").read_text()
     # dynamic mixing where the config asks for it; a teacher mode that mixes dynamically reads features online
     assert "dynamic mixing of" in (rec / "exp" / "base" / "train.log").read_text()
     assert "training utterances" in (rec / "exp" / "base_static" / "train.log").read_text()
@@ -109,13 +123,17 @@ def test_full_pipeline_tiny(tmp_path, env):
     assert rows["Distillation Output"][9] == "no" and rows["Distillation Embed."][6] == "yes"
     assert "| Clean speech (reference) |" in text and "at -5 dB SNR" in text
     assert "## Held-out voices (test_heldout)" in text and "## Training data" in text
+    t2 = text.split("## Table 2")[1].split("\n## ")[0]
+    assert "| L1 / Teacher: (ii) noisy input, encoder -> decoder |" in t2 and "(i) resynthesis" in t2
+    assert "assembled, not trained" in t2
+    t3 = text.split("## Table 3")[1].split("\n## ")[0]
+    assert "| Base |" in t3 and "| L1 / Teacher, fine-tuned |" in t3
     abl = text.split("## Training data")[1]
     assert "| Base, static mixtures | static mixtures |" in abl and "| Base, dynamic mixing | dynamic mixing |" in abl
     assert "| Base | dynamic mixing + speed 0.5, reverb 0.5, colour 0.5, noise_gain 0.5, second_noise 0.5 |" in abl
     assert "Valid SI-SDR" in abl
     if (rec / "exp" / "stages" / "5_score_peer_rnnoise.done").is_file():
         assert "| RNNoise |" in text
-    import json
     s = json.loads((rec / "exp" / "base" / "score_test" / "summary.json").read_text())
     assert s["utterances"] == 4 and "wer" in s
     # everything done: a rerun skips all stages

@@ -119,19 +119,76 @@ def test_config_include_merges_the_shared_file_first(tmp_path):
         train.load_config(tmp_path / "loop.yaml")
 
 
-def test_describe_systems_reads_mode_teacher_and_mixing(tmp_path, capsys):
+def _plan(tmp_path, capsys, *args):
+    """Run describe_systems and read its bash assignments back with bash itself."""
+    import subprocess
     from seslib.bin import describe_systems
+    rc = describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "--corpus", "mini",
+                                "--recipe-dir", str(tmp_path), "--teacher", "whisper-tiny.en", "--pretraining", "", *args])
+    out = capsys.readouterr()
+    if rc:
+        return None, out.err
+    script = out.out + '\nfor v in systems teacher_users check_teachers dump_teachers pretrain_used; do echo "$v=${!v}"; done' \
+        '\nfor s in $systems; do echo "cfg $s=${s_cfg[$s]}|${s_inputs[$s]}|${s_set[$s]}"; done' \
+        '\nfor t in "${!t_path[@]}"; do echo "t $t=${t_path[$t]}|${t_tag[$t]}|${t_dump[$t]}"; done' \
+        '\nprintf "%s\\n" "${results_args[@]}"'
+    lines = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout.splitlines()
+    return lines, out.err
+
+
+def test_describe_systems_plans_systems_teachers_and_rows(tmp_path, capsys):
     (tmp_path / "train_a_x.yaml").write_text("mode: triplet\ndata: {dynamic_mixing: true}\n"
-                                             "augment: {reverb: {prob: 0.5, rir_scp: r.scp}}\n")
+                                             "augment: {reverb: {prob: 0.5, rir_scp: r/rir.scp}}\n")
     (tmp_path / "train_b_x.yaml").write_text("mode: base\n")
-    assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "a", "b"]) == 0
-    assert capsys.readouterr().out.splitlines() == ["a triplet 1 1 r.scp -", "b base 0 0 - -"]
-    # a teacher-ablation system: the mode's config, another teacher; a mode without a teacher cannot be one
-    assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "a_teacher-random"]) == 0
-    assert capsys.readouterr().out.splitlines() == ["a_teacher-random triplet 1 1 r.scp random"]
-    assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "b_teacher-random"]) == 1
-    assert "uses no teacher" in capsys.readouterr().err
-    assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "c"]) == 1
-    assert "train_c_x.yaml" in capsys.readouterr().err
+    (tmp_path / "train_base_x.yaml").write_text("mode: base\n")
+    (tmp_path / "train_c_x.yaml").write_text("mode: distill_embed\ndata: {dynamic_mixing: false}\n")
+    lines, _ = _plan(tmp_path, capsys, "--modes", "a c", "--ablation", "b", "--teacher-ablation", "random pretrain",
+                     "--teacher-ablation-modes", "a c", "--teacher-check", "true")
+    v = dict(x.split("=", 1) for x in lines if "=" in x and not x.startswith(("cfg ", "t ")))
+    # the ablation brings its reference, base; each teacher of the teacher ablation trains each of its modes
+    assert v["systems"] == ("a c b base a_teacher-random c_teacher-random a_teacher-pretrain c_teacher-pretrain")
+    assert v["teacher_users"] == "a c a_teacher-random c_teacher-random a_teacher-pretrain c_teacher-pretrain"
+    assert v["check_teachers"] == "whisper-tiny.en pretrain"  # a random twin is the control, not checked
+    assert v["dump_teachers"] == "whisper-tiny.en random pretrain"  # c mixes statically: dumped features
+    assert v["pretrain_used"] == "true"
+    cfg = {x[4:].split("=", 1)[0]: x[4:].split("=", 1)[1].split("|") for x in lines if x.startswith("cfg ")}
+    assert cfg["b"] == ["mode=b ", f"{tmp_path}/train_b_x.yaml data/train data/valid", ""]
+    # dynamic mixing with reverberation reads the RIR list: its dir is a stage input; online teacher
+    assert cfg["a"] == ["mode=a teacher=whisper-tiny.en features=online", f"{tmp_path}/train_a_x.yaml data/train data/valid r",
+                        "--set teacher.path=whisper-tiny.en teacher.features=online"]
+    pre = f"{tmp_path}/exp/teacher/teacher"
+    assert cfg["c_teacher-pretrain"] == [
+        "mode=c_teacher-pretrain teacher=pretrain features=dumped",
+        # the offline teacher's dir is an input before stage 2 makes it, so the stamp does not change after
+        f"{tmp_path}/train_c_x.yaml data/train data/valid dump/exp_teacher_teacher/train {pre}",
+        f"--set teacher.path={pre} teacher.features=dumped teacher.dump_dir=dump/exp_teacher_teacher/train"]
+    t = {x[2:].split("=", 1)[0]: x[2:].split("=", 1)[1].split("|") for x in lines if x.startswith("t ")}
+    assert t["random"] == ["random:whisper-tiny.en", "random", "dump/random_whisper-tiny.en/train"]
+    assert t["pretrain"] == [pre, "pretrain", "dump/exp_teacher_teacher/train"]
+    rows = lines[lines.index("--row"):]
+    assert rows[rows.index("--teacher-row"):][:4] == ["--teacher-row", "a", "exp/a", "exp/a/best.pt"]  # labels: by system name
+    teacher_rows = [rows[i + 2] for i, x in enumerate(rows) if x == "--teacher-row"]
+    assert teacher_rows == ["exp/a", "exp/a_teacher-random", "exp/a_teacher-pretrain",
+                            "exp/c", "exp/c_teacher-random", "exp/c_teacher-pretrain"]  # no Base: not in --modes
+    assert [rows[i + 2] for i, x in enumerate(rows) if x == "--ablation-row"] == ["exp/noisy", "exp/b", "exp/base"]
+    assert rows[rows.index("--teacher-check") + 1:] == [
+        "exp/teacher_check/whisper-tiny.en.json", "exp/teacher_check/pretrain.json", "--teacher-dir", "exp/teacher"]
+    # features forced online: nothing is dumped; no pretrain teacher: no teacher dir
+    lines, _ = _plan(tmp_path, capsys, "--modes", "c", "--ablation", "", "--teacher-ablation", "random",
+                     "--teacher-ablation-modes", "c", "--teacher-features", "online", "--teacher-check", "false")
+    assert "dump_teachers=" in lines and "pretrain_used=false" in lines and "check_teachers=" in lines
+    assert "--teacher-dir" not in lines and "--teacher-check" not in lines
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--modes", "b", "--teacher-ablation", "random", "--teacher-ablation-modes", "b"], "uses no teacher"),
+    (["--modes", "nope"], "train_nope_x.yaml"),
+    (["--modes", "d"], "train_d_x.yaml"),
+    (["--modes", "b", "--teacher-features", "sometimes"], "--teacher-features"),
+    (["--modes", "b", "--peers", "rnnoise krisp"], "unknown peer(s) krisp"),
+])
+def test_describe_systems_refuses_bad_plans(tmp_path, capsys, args, message):
+    (tmp_path / "train_b_x.yaml").write_text("mode: base\n")
     (tmp_path / "train_d_x.yaml").write_text("mode: nope\n")
-    assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "d"]) == 1
+    lines, err = _plan(tmp_path, capsys, "--ablation", "", "--teacher-ablation", "", *args)
+    assert lines is None and message in err

@@ -30,6 +30,8 @@ teacher_ablation=auto   # other teachers for $teacher_ablation_modes: random (th
 teacher_ablation_modes="distill_embed distill_output concat"  # modes trained with each teacher of the ablation
 teacher_check=auto   # content check of each pretrained teacher against its random twin (TTS voices); auto: mini only
 teacher_check_sentences=24  # held-out sentences of the content check (each read by 3 voices)
+pretraining=auto     # systems of Tables 2-3 (encoder/decoder pre-training, fine-tuning; conf/train_<S>_<tag>.yaml),
+                     # with the systems their init reads; auto: all of them
 teacher_features=auto   # dumped: teacher features of the training set to ark/scp (stage 2); online: in the training loop;
                          # auto: online for systems that mix dynamically, dumped for the others
 train_conf_tag=      # which training configs; default: the corpus name (mini, dns)
@@ -48,10 +50,12 @@ Stages:
   2  teachers: pre-train a small wav2vec 2.0 offline (when "pretrain" is used) -> exp/teacher/teacher;
      content check of each teacher against its random twin -> exp/teacher_check/<teacher>.json;
      dump teacher features of data/train where a system reads dumped ones -> dump/<teacher>/train
-  3  train each mode in \$modes (Table 1), each system in \$ablation, and each mode in
-     \$teacher_ablation_modes with each teacher in \$teacher_ablation -> exp/<system>/{best,last}.pt
-  4  enhance each test set (test; test_heldout: voices never heard in training) with each
-     model and each peer in \$peers -> exp/<system>/enhanced_<set>
+  3  train each mode in \$modes (Table 1), each system in \$ablation, each mode in
+     \$teacher_ablation_modes with each teacher in \$teacher_ablation, and the pre-training systems
+     in \$pretraining (Tables 2-3: encoder, then decoder, then fine-tuning) -> exp/<system>/{best,last}.pt
+  4  enhance each test set (test; test_heldout: voices never heard in training, Table 1 and the
+     data ablation only) with each model and each peer in \$peers -> exp/<system>/enhanced_<set> (the decoder of teacher
+     embeddings resynthesises the clean test speech: reading (i) of Table 2)
   5  score clean reference, noisy input, models and peers: PESQ, STOI, SI-SDR, WER
      -> exp/<system>/score_<set>
   6  results table -> RESULTS.md
@@ -85,6 +89,10 @@ Options:
   --teacher-ablation-modes 'M ...'  modes of the teacher ablation (default '$teacher_ablation_modes')
   --teacher-check true|false|auto  content check of the teachers (default $teacher_check: mini only)
   --teacher-check-sentences N  sentences of the content check (default $teacher_check_sentences)
+  --pretraining 'S ...'   systems of Tables 2-3 (default: all; '' for none), with what they are initialised
+                          from: pretrain_dec_frozen_{l1,l2,cos} (decoder on the frozen encoder pre-trained
+                          with that loss), pretrain_dec_teacher (decoder from teacher embeddings),
+                          pipeline_{l1,l2,cos} (encoder -> that decoder), finetune_l1_{frozen,teacher} (Table 3)
   --teacher-features F    dumped (stage 2 writes ark/scp), online (teacher in the training loop), or
                           auto: online for systems that mix dynamically (default $teacher_features)
   --train-conf-tag T      use conf/train_<mode>_T.yaml (default: the corpus name)
@@ -148,46 +156,14 @@ if selected 1; then
 fi
 test_sets=test; [ -f data/test_heldout/wav.scp ] && test_sets="test test_heldout"
 
-if [ "$teacher" = auto ]; then
-  if [ "$corpus" = mini ]; then teacher=whisper-tiny.en; else teacher=facebook/wav2vec2-base; fi
-fi
-if [ "$teacher_ablation" = auto ]; then
-  if [ "$corpus" = mini ]; then teacher_ablation="random pretrain"; else teacher_ablation=; fi
-fi
-[ "$teacher_check" = auto ] && { [ "$corpus" = mini ] && teacher_check=true || teacher_check=false; }
 teacher_conf=${teacher_conf:-conf/teacher_${corpus}.yaml}
-teacher_path_of() {  # the seslib.teacher spec of a run.sh teacher name
-  case "$1" in
-    pretrain) echo "$PWD/exp/teacher/teacher" ;;
-    random) echo "random:$(teacher_path_of "$teacher")" ;;
-    random:pretrain) echo "random:$PWD/exp/teacher/teacher" ;;
-    *) echo "$1" ;;
-  esac
-}
-tag_of() { echo "$1" | sed "s|^$PWD/||; s|[^A-Za-z0-9._-]|_|g"; }  # a file-name-safe teacher name
 conf_tag=${train_conf_tag:-$corpus}
-if [ "$ablation" = auto ]; then if [ "$corpus" = mini ]; then ablation="base_static base_dynmix"; else ablation=; fi; fi
-systems="$modes $ablation"
-[ -n "$ablation" ] && [[ " $modes " != *" base "* ]] && systems="$systems base"  # the ablation's reference
-teacher_systems=
-for t in $teacher_ablation; do for m in $teacher_ablation_modes; do teacher_systems="$teacher_systems ${m}_teacher-$(tag_of "$t")"; done; done
-systems="$systems$teacher_systems"
-# per system: mode, uses the teacher (0/1), mixes dynamically (0/1), RIR list, teacher of the ablation (or -)
-sysinfo=$(python -m seslib.bin.describe_systems --conf-dir conf --tag "$conf_tag" $systems)
-teacher_of() {  # run.sh teacher name of system $1
-  local t; t=$(echo "$sysinfo" | awk -v s="$1" '$1 == s {print $6}')
-  if [ "$t" = - ]; then echo "$teacher"; else for a in $teacher_ablation; do if [ "$(tag_of "$a")" = "$t" ]; then echo "$a"; fi; done; fi
-}
-features_of() {  # teacher features of system $1: dumped or online
-  if [ "$teacher_features" != auto ]; then echo "$teacher_features"
-  elif echo "$sysinfo" | awk -v s="$1" '$1 == s && $4 == 1 {f=1} END {exit !f}'; then echo online
-  else echo dumped; fi
-}
-teacher_users=$(echo "$sysinfo" | awk '$3 == 1 {print $1}' | xargs)
-teachers_used=$(for s in $teacher_users; do teacher_of "$s"; done | awk '!seen[$0]++' | xargs)
-dump_teachers=$(for s in $teacher_users; do if [ "$(features_of "$s")" = dumped ]; then teacher_of "$s"; fi; done | awk '!seen[$0]++' | xargs)
-dump_dir_of() { echo "dump/$(tag_of "$(teacher_path_of "$1")")/train"; }
-pretrain_used=false; [[ " $teachers_used " == *" pretrain "* || " $teachers_used " == *" random:pretrain "* ]] && pretrain_used=true
+# systems, teachers, stage inputs and result rows (see python -m seslib.bin.describe_systems --help)
+plan=$(python -m seslib.bin.describe_systems --conf-dir conf --conf-tag "$conf_tag" --corpus "$corpus" \
+  --recipe-dir "$PWD" --modes "$modes" --ablation "$ablation" --teacher "$teacher" --teacher-ablation "$teacher_ablation" \
+  --teacher-ablation-modes "$teacher_ablation_modes" --teacher-features "$teacher_features" \
+  --teacher-check "$teacher_check" --pretraining "$pretraining" --peers "$peers")
+eval "$plan"
 
 if selected 2 && [ -n "$teacher_users" ]; then
   if [ "$pretrain_used" = true ]; then
@@ -196,20 +172,16 @@ if selected 2 && [ -n "$teacher_users" ]; then
       --inputs "$teacher_conf" data/train/spk1.scp --outputs exp/teacher/teacher/config.json --scratch exp/teacher -- \
       python -m seslib.bin.pretrain_teacher --data-dir data/train --out exp/teacher --config "$teacher_conf"
   fi
-  if [ "$teacher_check" = true ]; then  # does each teacher encode content, beyond its random twin?
-    for t in $teachers_used; do
-      [[ "$t" == random* ]] && continue
-      tp=$(teacher_path_of "$t")
-      run_stage --name "2_teacher_check_$(tag_of "$t")" --title "content check of teacher $t against its random twin" \
-        --inputs "$src/test/speech.text" $([ -d "$tp" ] && echo "$tp") --config "teacher=$tp n=$teacher_check_sentences" \
-        --outputs "exp/teacher_check/$(tag_of "$t").json" -- \
-        python -m seslib.bin.teacher_check --teacher "$tp" --text "$src/test/speech.text" \
-          --sentences "$teacher_check_sentences" --out "exp/teacher_check/$(tag_of "$t").json"
-    done
-  fi
+  for t in $check_teachers; do  # does each teacher encode content, beyond its random twin?
+    tp=${t_path[$t]}; out=exp/teacher_check/${t_tag[$t]}.json
+    run_stage --name "2_teacher_check_${t_tag[$t]}" --title "content check of teacher $t against its random twin" \
+      --inputs "$src/test/speech.text" $([ -d "$tp" ] && echo "$tp") --config "teacher=$tp n=$teacher_check_sentences" \
+      --outputs "$out" -- python -m seslib.bin.teacher_check --teacher "$tp" --text "$src/test/speech.text" \
+        --sentences "$teacher_check_sentences" --out "$out"
+  done
   for t in $dump_teachers; do
-    tp=$(teacher_path_of "$t"); dd=$(dump_dir_of "$t")
-    run_stage --name "2_dump_train_$(tag_of "$t")" --title "dump teacher features of data/train ($t)" \
+    tp=${t_path[$t]}; dd=${t_dump[$t]}
+    run_stage --name "2_dump_train_${t_tag[$t]}" --title "dump teacher features of data/train ($t)" \
       --inputs data/train/wav.scp data/train/spk1.scp $([ -d "$tp" ] && echo "$tp") \
       --config "teacher=$tp" --outputs "$dd/clean_all.scp" --scratch "$dd" -- \
       python -m seslib.bin.dump_features --teacher "$tp" --data-dir data/train --out "$dd" --nj "$nj"
@@ -217,48 +189,28 @@ if selected 2 && [ -n "$teacher_users" ]; then
 fi
 
 if selected 3; then
+  launcher=(python)
+  # shellcheck disable=SC2206
+  [ "$nproc" -gt 1 ] && launcher=(python -m torch.distributed.run $torchrun_args --nproc-per-node "$nproc")
   for mode in $systems; do
-    conf=conf/train_${mode%%_teacher-*}_${conf_tag}.yaml
-    tset=(); tin=(); tcfg=
-    if [[ " $teacher_users " == *" $mode "* ]]; then
-      t=$(teacher_of "$mode"); tp=$(teacher_path_of "$t"); feats=$(features_of "$mode")
-      tset=(--set "teacher.path=$tp" "teacher.features=$feats")
-      [ "$feats" = dumped ] && tset+=("teacher.dump_dir=$(dump_dir_of "$t")") && tin=("$(dump_dir_of "$t")")
-      [ -d "${tp#random:}" ] && tin+=("${tp#random:}")
-      tcfg="teacher=$t features=$feats"
-    fi
-    rirs=$(echo "$sysinfo" | awk -v s="$mode" '$1 == s {print $5}')  # the RIR list its reverb reads, or -
-    [ "$rirs" != - ] && tin+=("$(dirname "$rirs")")
-    if [ "$nproc" -gt 1 ]; then
-      # shellcheck disable=SC2206
-      launcher=(python -m torch.distributed.run $torchrun_args --nproc-per-node "$nproc")
-    else
-      launcher=(python)
-    fi
-    run_stage --name "3_train_$mode" --title "train $mode ($conf)" \
-      --inputs "$conf" $(ls conf/train_common_"${conf_tag}".yaml 2>/dev/null) data/train data/valid "${tin[@]}" --config "mode=$mode $tcfg" \
-      --outputs "exp/$mode/best.pt" --scratch "exp/$mode" -- \
-      "${launcher[@]}" -m seslib.bin.train --config "$conf" --train-dir data/train --valid-dir data/valid \
-        --out "exp/$mode" "${tset[@]}"
+    # shellcheck disable=SC2086
+    run_stage --name "3_train_$mode" --title "train $mode (${s_conf[$mode]})" --inputs ${s_inputs[$mode]} \
+      --config "${s_cfg[$mode]}" --outputs "exp/$mode/best.pt" --scratch "exp/$mode" -- \
+      "${launcher[@]}" -m seslib.bin.train --config "${s_conf[$mode]}" --train-dir data/train --valid-dir data/valid \
+        --out "exp/$mode" ${s_set[$mode]}
   done
 fi
 
-available_peers() {
-  for p in $peers; do
-    if python -c "import sys; from seslib.peers import PEERS; PEERS['$p']()" 2>/dev/null; then echo "$p"
-    else echo "$0: peer $p is not available here (optional extra): skipped" 1>&2; fi
-  done
-}
-
 if selected 4; then
   for set in $test_sets; do
-    for mode in $systems; do
-      run_stage --name "4_enhance_${mode}_$set" --title "enhance $set with $mode" \
-        --inputs "exp/$mode/best.pt" "data/$set/wav.scp" --outputs "exp/$mode/enhanced_$set/wav.scp" \
-        --scratch "exp/$mode/enhanced_$set" -- \
-        python -m seslib.bin.enhance --model "exp/$mode/best.pt" "data/$set" "exp/$mode/enhanced_$set" --nj "$nj"
+    for mode in $enhance_systems; do
+      [ "$set" = "${test_sets%% *}" ] || [[ " $heldout_systems " == *" $mode "* ]] || continue
+      run_stage --name "4_enhance_${mode}_$set" --title "enhance $set with $mode$([ "${s_input[$mode]}" = wav.scp ] || echo " (input: ${s_input[$mode]})")" \
+        --inputs "exp/$mode/best.pt" "data/$set/${s_input[$mode]}" --outputs "exp/$mode/enhanced_$set/wav.scp" \
+        --scratch "exp/$mode/enhanced_$set" -- python -m seslib.bin.enhance --model "exp/$mode/best.pt" \
+          "data/$set" "exp/$mode/enhanced_$set" --nj "$nj" --input-scp "${s_input[$mode]}"
     done
-    for p in $(available_peers); do
+    for p in $peers_available; do
       run_stage --name "4_enhance_${p}_$set" --title "enhance $set with peer $p" \
         --inputs "data/$set/wav.scp" --outputs "exp/peer_$p/enhanced_$set/wav.scp" \
         --scratch "exp/peer_$p/enhanced_$set" -- \
@@ -278,40 +230,17 @@ if selected 5; then
   for set in $test_sets; do
     score "$set" clean "data/$set/spk1.scp"   # the reference itself: the ASR's floor for WER
     score "$set" noisy "data/$set/wav.scp"
-    for mode in $systems; do score "$set" "$mode" "exp/$mode/enhanced_$set/wav.scp"; done
-    for p in $(available_peers); do score "$set" "peer_$p" "exp/peer_$p/enhanced_$set/wav.scp"; done
+    for mode in $enhance_systems; do
+      [ "$set" = "${test_sets%% *}" ] || [[ " $heldout_systems " == *" $mode "* ]] || continue
+      score "$set" "$mode" "exp/$mode/enhanced_$set/wav.scp"
+    done
+    for p in $peers_available; do score "$set" "peer_$p" "exp/peer_$p/enhanced_$set/wav.scp"; done
   done
 fi
 
 if selected 6; then
-  rows=(--row "Clean speech (reference)" exp/clean clean --row "Noisy input" exp/noisy noisy)
-  declare -A mode_label=([base]="Base" [concat]="Feature Concat" [concat_ws]="Feature Concat-ws"
-    [distill_embed]="Distillation Embed." [distill_embed_ws]="Distillation Embed.-ws"
-    [distill_output]="Distillation Output" [adversarial]="Distillation Adversarial"
-    [adversarial_ws]="Distillation Adversarial-ws" [triplet]="Distillation Triplet" [triplet_ws]="Distillation Triplet-ws"
-    [base_static]="Base, static mixtures" [base_dynmix]="Base, dynamic mixing" [base_long]="Base, 4x steps")
-  for mode in $modes; do rows+=(--row "${mode_label[$mode]:-$mode}" "exp/$mode" "exp/$mode/best.pt"); done
-  declare -A peer_label=([rnnoise]="RNNoise" [dfn3]="DeepFilterNet3" [noisereduce]="Spectral gating (noisereduce)")
-  for p in $(available_peers); do rows+=(--row "${peer_label[$p]:-$p}" "exp/peer_$p" "peer:$p"); done
-  abl=()
-  if [ -n "$ablation" ]; then
-    abl=(--ablation-row "Noisy input" exp/noisy noisy)
-    for s in $ablation base; do abl+=(--ablation-row "${mode_label[$s]:-$s}" "exp/$s" "exp/$s/best.pt"); done
-  fi
-  trows=()
-  if [ -n "$teacher_systems" ]; then
-    for m in $teacher_ablation_modes; do
-      for s in "$m" $(for t in $teacher_ablation; do echo "${m}_teacher-$(tag_of "$t")"; done); do
-        [ -f "exp/$s/best.pt" ] && trows+=(--teacher-row "${mode_label[$m]:-$m}" "exp/$s" "exp/$s/best.pt")
-      done
-    done
-    [[ " $modes " == *" base "* ]] && trows=(--teacher-row Base exp/base exp/base/best.pt "${trows[@]}")
-  fi
-  checks=(); for t in $teachers_used; do [ -f "exp/teacher_check/$(tag_of "$t").json" ] && checks+=("exp/teacher_check/$(tag_of "$t").json"); done
-  teacher_opt=(--teacher-check "${checks[@]}"); [ "$pretrain_used" = true ] && teacher_opt+=(--teacher-dir exp/teacher)
   # shellcheck disable=SC2086
-  python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages --sets $test_sets "${rows[@]}" "${abl[@]}" "${trows[@]}" \
-    "${teacher_opt[@]}" \
+  python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages --sets $test_sets "${results_args[@]}" \
     --title "Results: corpus $corpus, test sets at $(echo "$test_snr" | awk '$1==$2{print $1; next}{print $1".."$2}') dB SNR" \
-    --note "Generated by \`./run.sh --corpus $corpus --modes '$modes' --ablation '$ablation' --teacher '$teacher' --teacher-ablation '$teacher_ablation'\` (stage 6 writes this file). Test sets: $(for t in $test_sets; do echo "$t ($(wc -l < data/$t/wav.scp) utterances)"; done | paste -sd, | sed 's/,/, /g'). Training configs: conf/train_<system>_${conf_tag}.yaml; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")$([ "$teacher" = whisper-tiny.en ] && echo " (the encoder of the bundled Whisper tiny.en: a supervised ASR model, not an SSL model; no SSL weights ship offline)")."
+    --note "Generated by \`./run.sh --corpus $corpus --modes '$modes' --ablation '$ablation' --teacher '$teacher' --teacher-ablation '$teacher_ablation' --pretraining '$pretraining'\` (stage 6 writes this file). Test sets: $(for t in $test_sets; do echo "$t ($(wc -l < data/$t/wav.scp) utterances)"; done | paste -sd, | sed 's/,/, /g'). Training configs: conf/train_<system>_${conf_tag}.yaml; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")$([ "$teacher" = whisper-tiny.en ] && echo " (the encoder of the bundled Whisper tiny.en: a supervised ASR model, not an SSL model; no SSL weights ship offline)")."
 fi

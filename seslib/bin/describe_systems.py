@@ -1,17 +1,42 @@
-"""Describe the training configs of a recipe's systems, one line each, for run.sh:
+"""Plan a recipe's systems for run.sh: what is trained, with which teacher, and how it is reported.
 
-  python -m seslib.bin.describe_systems --conf-dir conf --tag mini base triplet ...
-  -> "<system> <mode> <uses teacher 0|1> <dynamic mixing 0|1> <RIR list read, or -> <teacher, or ->"
+  eval "$(python -m seslib.bin.describe_systems --conf-dir conf --tag mini --corpus mini \\
+            --recipe-dir "$PWD" --modes "base concat" --teacher auto ...)"
 
-A system ``S`` is trained with ``<conf-dir>/train_S_<tag>.yaml`` (and what it includes);
-its ``mode`` key names the training mode. A system of the teacher ablation,
-``S_teacher-<name>``, is ``S`` trained with another teacher: its config is ``S``'s and
-the last column is ``<name>`` (``-`` for the recipe's main teacher). Exits non-zero, naming the file, when a config
-is missing or names an unknown mode.
+prints bash assignments (values quoted) that run.sh evaluates:
+
+  teacher, ablation, teacher_ablation, teacher_check   the "auto" options resolved for the corpus
+  systems           every system to train: the modes, the data ablation (+ base, its reference),
+                    <mode>_teacher-<T> for each mode and teacher of the teacher ablation, and the
+                    pre-training systems (Tables 2-3), each after the systems its ``init`` reads
+  enhance_systems   the systems whose models enhance (not the encoder pre-training)
+  heldout_systems   those also scored on the second test set (Table 1 and the data ablation;
+                    the teacher ablation and Tables 2-3 on the first set only, for time)
+  teacher_users     the systems that use a teacher
+  pretrain_used     true when a system uses the offline-pre-trained teacher (stage 2 trains it)
+  check_teachers    run.sh teacher names whose content is checked (none when teacher_check=false)
+  dump_teachers     teachers whose features of data/train are dumped (systems reading dumped ones)
+  peers_available   the peers of --peers that run here (the others are reported on stderr)
+  t_path[T], t_tag[T], t_dump[T]   per teacher name: seslib.teacher spec, file-name-safe tag, dump dir
+  s_conf[S], s_inputs[S], s_cfg[S], s_set[S]   per system: training config, stage inputs,
+                    stage config string, and the train command's ``--set`` overrides
+  s_input[S]        what stage 4 feeds the model: wav.scp (the noisy mixtures), or spk1.scp for
+                    a decoder that resynthesises speech from the teacher's embeddings of it
+  results_args      the rows of stage 6 (seslib.bin.results --row/--ablation-row/--teacher-row ...)
+
+A system ``S`` is trained with ``<conf-dir>/train_S_<tag>.yaml`` (and what it includes); its
+``mode`` key names the training mode. A system of the teacher ablation, ``S_teacher-<name>``, is
+``S`` trained with another teacher. Teacher names are those of run.sh's ``--teacher``: a
+seslib.teacher spec, ``pretrain`` (the wav2vec 2.0 that stage 2 pre-trains, exp/teacher/teacher),
+``random`` (the main teacher's random twin) or ``random:<name>``. Exits non-zero, naming the file
+or option, when a config is missing, names an unknown mode, or a teacher-ablation mode uses no
+teacher.
 """
 from __future__ import annotations
 
 import argparse
+import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -22,33 +47,270 @@ from .train import load_config
 #: separates a system from the teacher it was trained with in teacher-ablation names
 TEACHER_SEP = "_teacher-"
 
+#: value of each "auto" option per corpus ("*": any other corpus)
+AUTO = {
+    "teacher": {"mini": "whisper-tiny.en", "*": "facebook/wav2vec2-base"},
+    "ablation": {"mini": "base_static base_dynmix", "*": ""},
+    "teacher_ablation": {"mini": "random pretrain", "*": ""},
+    "teacher_check": {"mini": "true", "*": "false"},
+    "pretraining": {"*": "pretrain_dec_frozen_l1 pretrain_dec_frozen_l2 pretrain_dec_frozen_cos pretrain_dec_teacher "
+                         "pipeline_l1 pipeline_l2 pipeline_cos finetune_l1_frozen finetune_l1_teacher"},
+}
+
+#: row labels of the results tables (the paper's names for Table 1's rows)
+LABELS = {
+    "base": "Base", "concat": "Feature Concat", "concat_ws": "Feature Concat-ws",
+    "distill_embed": "Distillation Embed.", "distill_embed_ws": "Distillation Embed.-ws",
+    "distill_output": "Distillation Output", "adversarial": "Distillation Adversarial",
+    "adversarial_ws": "Distillation Adversarial-ws", "triplet": "Distillation Triplet",
+    "triplet_ws": "Distillation Triplet-ws", "base_static": "Base, static mixtures",
+    "base_dynmix": "Base, dynamic mixing", "base_long": "Base, 4x steps",
+    "pretrain_dec_frozen_l1": "L1 / Frozen", "pretrain_dec_frozen_l2": "L2 / Frozen",
+    "pretrain_dec_frozen_cos": "Cosine / Frozen",
+    "pretrain_dec_teacher": "– / Teacher: (i) resynthesis from the teacher's embeddings of the clean speech",
+    "pipeline_l1": "L1 / Teacher: (ii) noisy input, encoder -> decoder",
+    "pipeline_l2": "L2 / Teacher: (ii) noisy input, encoder -> decoder",
+    "pipeline_cos": "Cosine / Teacher: (ii) noisy input, encoder -> decoder",
+    "finetune_l1_frozen": "L1 / Frozen, fine-tuned", "finetune_l1_teacher": "L1 / Teacher, fine-tuned",
+    "peer_rnnoise": "RNNoise", "peer_dfn3": "DeepFilterNet3", "peer_noisereduce": "Spectral gating (noisereduce)",
+}
+
+_RANDOM = re.compile(r"^(random(?:@\d+)?:)(.*)$")
+
+
+class PlanError(ValueError):
+    """A recipe option or config that cannot be planned."""
+
+
+def resolve_auto(option: str, value: str, corpus: str) -> str:
+    if value != "auto":
+        return value
+    table = AUTO[option]
+    return table.get(corpus, table["*"])
+
+
+def teacher_path(name: str, main: str, recipe_dir: str) -> str:
+    """The seslib.teacher spec of run.sh teacher ``name`` (``main``: the recipe's main teacher)."""
+    if name == "pretrain":
+        return f"{recipe_dir}/exp/teacher/teacher"
+    if name == "random":
+        if main == "random":
+            raise PlanError("--teacher random names no teacher to copy the shape of: use random:<spec>")
+        return "random:" + teacher_path(main, main, recipe_dir)
+    m = _RANDOM.match(name)
+    if m:
+        return m.group(1) + teacher_path(m.group(2), main, recipe_dir)
+    return name
+
+
+def tag(name: str, recipe_dir: str) -> str:
+    """A file-name-safe name of a teacher spec (paths inside the recipe made relative)."""
+    m = _RANDOM.match(name)
+    prefix, rest = (m.group(1), m.group(2)) if m else ("", name)
+    rest = rest[len(recipe_dir) + 1:] if rest.startswith(recipe_dir + "/") else rest
+    return re.sub(r"[^A-Za-z0-9._-]", "_", prefix + rest)
+
+
+def describe(conf_dir: Path, conf_tag: str, system: str):
+    """(config path, config dict, Mode) of ``system``; PlanError naming the file when it cannot."""
+    base, _, teacher = system.partition(TEACHER_SEP)
+    path = conf_dir / f"train_{base}_{conf_tag}.yaml"
+    if not path.is_file():
+        raise PlanError(f"no training config {path} for system '{system}'")
+    try:
+        cfg = load_config(path)
+        mode = get_mode(cfg["mode"])
+    except (ValueError, KeyError) as exc:
+        raise PlanError(f"{path}: {exc}") from None
+    if teacher and not mode.uses_teacher:
+        raise PlanError(f"system '{system}': mode {cfg['mode']} ({path}) uses no teacher")
+    return path, cfg, mode
+
+
+def _unique(items):
+    return list(dict.fromkeys(items))
+
+
+def with_dependencies(conf_dir: Path, conf_tag: str, systems) -> list[str]:
+    """``systems`` with every system whose checkpoint an ``init`` reads (``exp/<S>/...``) put
+    before the first system that needs it."""
+    out = []
+
+    def visit(s, path=()):
+        if s in out:
+            return
+        if s in path:
+            raise PlanError(f"systems initialise each other in a loop: {' -> '.join(path + (s,))}")
+        for dep in init_systems(describe(conf_dir, conf_tag, s)[1]):
+            visit(dep, path + (s,))
+        out.append(s)
+    for s in systems:
+        visit(s)
+    return out
+
+
+def init_systems(cfg: dict) -> list[str]:
+    """Systems whose checkpoints (``exp/<S>/...``) the config's ``init`` reads."""
+    return [Path(i["checkpoint"]).parts[1] for i in cfg.get("init") or []
+            if len(Path(i["checkpoint"]).parts) > 2 and Path(i["checkpoint"]).parts[0] == "exp"]
+
+
+def plan(a) -> dict:
+    """The assignments described in the module docstring, from the parsed options ``a``."""
+    teacher = resolve_auto("teacher", a.teacher, a.corpus)
+    ablation = resolve_auto("ablation", a.ablation, a.corpus).split()
+    tabl = resolve_auto("teacher_ablation", a.teacher_ablation, a.corpus).split()
+    check = resolve_auto("teacher_check", a.teacher_check, a.corpus)
+    if a.teacher_features not in ("auto", "dumped", "online"):
+        raise PlanError(f"--teacher-features must be auto, dumped or online, not '{a.teacher_features}'")
+    modes = a.modes.split()
+    systems = modes + ablation + (["base"] if ablation and "base" not in modes else [])
+    teacher_systems = [f"{m}{TEACHER_SEP}{tag(t, a.recipe_dir)}" for t in tabl for m in a.teacher_ablation_modes.split()]
+    pretraining = resolve_auto("pretraining", a.pretraining, a.corpus).split()
+    conf_dir = Path(a.conf_dir)
+    systems = with_dependencies(conf_dir, a.conf_tag, _unique(systems + teacher_systems + pretraining))
+    by_tag = {tag(t, a.recipe_dir): t for t in tabl}
+    common = conf_dir / f"train_common_{a.conf_tag}.yaml"
+    out = {"s_conf": {}, "s_inputs": {}, "s_cfg": {}, "s_set": {}, "s_input": {}}
+    enhance, table2, table3 = [], [], []
+    first = set(modes + ablation + teacher_systems)
+    users, s_teacher = [], {}
+    for s in systems:
+        path, cfg, mode = describe(conf_dir, a.conf_tag, s)
+        dynamic = bool(cfg["data"]["dynamic_mixing"])
+        inputs = [str(path)] + ([str(common)] if common.is_file() else []) + ["data/train", "data/valid"]
+        tcfg, sets = "", []
+        if mode.uses_teacher:
+            t = by_tag.get(s.partition(TEACHER_SEP)[2], teacher)
+            users.append(s)
+            s_teacher[s] = t
+            tp = teacher_path(t, teacher, a.recipe_dir)
+            feats = a.teacher_features if a.teacher_features != "auto" else ("online" if dynamic else "dumped")
+            sets = [f"teacher.path={tp}", f"teacher.features={feats}"]
+            if feats == "dumped":
+                dump = f"dump/{tag(tp, a.recipe_dir)}/train"
+                sets.append(f"teacher.dump_dir={dump}")
+                inputs.append(dump)
+            local = _RANDOM.sub(r"\2", tp)
+            if Path(local).is_dir() or local == teacher_path("pretrain", teacher, a.recipe_dir):  # (made in stage 2)
+                inputs.append(local)
+            tcfg = f"teacher={t} features={feats}"
+        aug = augment.merge_defaults(cfg["augment"])
+        if "reverb" in augment.enabled(aug) and dynamic:
+            inputs.append(str(Path(aug["reverb"]["rir_scp"]).parent))
+        inputs += [i["checkpoint"] for i in cfg.get("init") or []]
+        if mode.enhances:
+            enhance.append(s)
+            out["s_input"][s] = "spk1.scp" if cfg["mode"] == "pretrain_dec_teacher" else "wav.scp"
+            if s not in first and (cfg["mode"] != "base" or cfg["init"]):  # from the pre-training list
+                (table3 if cfg["mode"] == "base" and cfg["train"]["max_steps"] > 0 else table2).append(s)
+        out["s_conf"][s] = str(path)
+        out["s_inputs"][s] = " ".join(inputs)
+        out["s_cfg"][s] = f"mode={s} {tcfg}"  # (the trailing space of teacher-less systems keeps old stamps valid)
+        out["s_set"][s] = " ".join(["--set"] + sets) if sets else ""
+    used = _unique(s_teacher.values())
+    dump_teachers = _unique(s_teacher[s] for s in users if "teacher.features=dumped" in out["s_set"][s])
+    paths = {t: teacher_path(t, teacher, a.recipe_dir) for t in used}
+    pretrain_dir = teacher_path("pretrain", teacher, a.recipe_dir)
+    check_teachers = [t for t in used if check == "true" and not _RANDOM.match(paths[t])]
+    peers = available_peers(a.peers.split())
+    out.update(teacher=teacher, ablation=" ".join(ablation), teacher_ablation=" ".join(tabl), teacher_check=check,
+               pretraining=" ".join(pretraining), systems=" ".join(systems), enhance_systems=" ".join(enhance),
+               heldout_systems=" ".join(s for s in enhance if s in modes + ablation + ["base"]),
+               teacher_users=" ".join(users),
+               pretrain_used="true" if any(_RANDOM.sub(r"\2", p) == pretrain_dir for p in paths.values()) else "false",
+               check_teachers=" ".join(check_teachers), dump_teachers=" ".join(dump_teachers),
+               peers_available=" ".join(peers),
+               t_path=paths, t_tag={t: tag(t, a.recipe_dir) for t in used},
+               t_dump={t: f"dump/{tag(paths[t], a.recipe_dir)}/train" for t in used})
+    out["results_args"] = results_args(modes, ablation, systems, teacher_systems, a.teacher_ablation_modes.split(),
+                                       peers, [f"exp/teacher_check/{tag(t, a.recipe_dir)}.json" for t in check_teachers],
+                                       out["pretrain_used"] == "true")
+    if table2:
+        out["results_args"] += [x for s in table2 for x in ["--pretrain-row", LABELS.get(s, s), f"exp/{s}", f"exp/{s}/best.pt"]]
+    if table3:
+        out["results_args"] += [x for s in (["base"] if "base" in systems else []) + table3
+                                for x in ["--finetune-row", LABELS.get(s, s), f"exp/{s}", f"exp/{s}/best.pt"]]
+    return out
+
+
+def results_args(modes, ablation, systems, teacher_systems, tabl_modes, peers, checks, pretrain_used) -> list[str]:
+    """Arguments of seslib.bin.results for stage 6: Table 1, the data ablation, the teacher ablation
+    (Tables 2 and 3, ``--pretrain-row`` and ``--finetune-row``, are added by :func:`plan`)."""
+    def row(flag, s, source=None):
+        return [flag, LABELS.get(s, s), f"exp/{s}", source or f"exp/{s}/best.pt"]
+    args = ["--row", "Clean speech (reference)", "exp/clean", "clean", "--row", "Noisy input", "exp/noisy", "noisy"]
+    args += [x for m in modes for x in row("--row", m)]
+    args += [x for p in peers for x in row("--row", f"peer_{p}", f"peer:{p}")]
+    if ablation:
+        args += ["--ablation-row", "Noisy input", "exp/noisy", "noisy"]
+        args += [x for s in ablation + ["base"] for x in row("--ablation-row", s)]
+    if teacher_systems:
+        if "base" in modes:
+            args += row("--teacher-row", "base")
+        for m in tabl_modes:
+            for s in ([m] if m in systems else []) + [s for s in teacher_systems if s.startswith(m + TEACHER_SEP)]:
+                args += ["--teacher-row", LABELS.get(m, m), f"exp/{s}", f"exp/{s}/best.pt"]
+    if checks:
+        args += ["--teacher-check"] + checks
+    if pretrain_used:
+        args += ["--teacher-dir", "exp/teacher"]
+    return args
+
+
+def available_peers(names) -> list[str]:
+    """The peers in ``names`` that run here; the others are reported on stderr."""
+    from .. import peers as peer_lib
+    unknown = [n for n in names if n not in peer_lib.PEERS]
+    if unknown:
+        raise PlanError(f"unknown peer(s) {' '.join(unknown)}: choose from {' '.join(peer_lib.PEERS)}")
+    ok = []
+    for n in names:
+        try:
+            peer_lib.PEERS[n]()
+            ok.append(n)
+        except (RuntimeError, OSError, ImportError) as exc:
+            print(f"run.sh: peer {n} is not available here (optional extra): skipped ({exc})", file=sys.stderr)
+    return ok
+
+
+def to_shell(assignments: dict) -> str:
+    lines = []
+    for k, v in assignments.items():
+        if isinstance(v, dict):
+            items = " ".join(f"[{shlex.quote(kk)}]={shlex.quote(vv)}" for kk, vv in v.items())
+            lines.append(f"declare -A {k}=({items})")
+        elif isinstance(v, list):
+            lines.append(f"{k}=({' '.join(shlex.quote(x) for x in v)})")
+        else:
+            lines.append(f"{k}={shlex.quote(v)}")
+    return "\n".join(lines)
+
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m seslib.bin.describe_systems", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--conf-dir", default="conf", help="directory of train_<system>_<tag>.yaml (default conf)")
-    p.add_argument("--tag", required=True, help="config tag (the corpus name, or e.g. tiny)")
-    p.add_argument("systems", nargs="*", help="system names")
-    args = p.parse_args(argv)
-    for s in args.systems:
-        base, _, teacher = s.partition(TEACHER_SEP)
-        path = Path(args.conf_dir) / f"train_{base}_{args.tag}.yaml"
-        if not path.is_file():
-            print(f"describe_systems: no training config {path} for system '{s}'", file=sys.stderr)
-            return 1
-        try:
-            cfg = load_config(path)
-            mode = get_mode(cfg["mode"])
-        except ValueError as exc:
-            print(f"describe_systems: {path}: {exc}", file=sys.stderr)
-            return 1
-        aug = augment.merge_defaults(cfg["augment"])
-        rirs = aug["reverb"]["rir_scp"] if "reverb" in augment.enabled(aug) and cfg["data"]["dynamic_mixing"] else None
-        if teacher and not mode.uses_teacher:
-            print(f"describe_systems: system '{s}': mode {cfg['mode']} ({path}) uses no teacher", file=sys.stderr)
-            return 1
-        print(s, cfg["mode"], int(mode.uses_teacher), int(bool(cfg["data"]["dynamic_mixing"])), rirs or "-",
-              teacher or "-")
+    p.add_argument("--conf-tag", "--tag", required=True, help="config tag (the corpus name, or e.g. tiny)")
+    p.add_argument("--corpus", required=True, help="corpus name, for the 'auto' options")
+    p.add_argument("--recipe-dir", default=str(Path.cwd()), help="absolute recipe dir (default: the current dir)")
+    p.add_argument("--modes", default="", help="Table 1's systems, space-separated")
+    p.add_argument("--ablation", default="auto", help="data-ablation systems, or auto")
+    p.add_argument("--teacher", default="auto", help="the main teacher, or auto")
+    p.add_argument("--teacher-ablation", default="auto", help="teachers of the teacher ablation, or auto")
+    p.add_argument("--teacher-ablation-modes", default="", help="modes trained with each teacher of the ablation")
+    p.add_argument("--teacher-features", default="auto", help="auto, dumped or online")
+    p.add_argument("--teacher-check", default="auto", help="true, false or auto")
+    p.add_argument("--pretraining", default="auto",
+                   help="pre-training systems of Tables 2-3 (their dependencies are added), or auto")
+    p.add_argument("--peers", default="", help="peers to compare, space-separated")
+    a = p.parse_args(argv)
+    a.recipe_dir = str(Path(a.recipe_dir).resolve())
+    try:
+        print(to_shell(plan(a)))
+    except PlanError as exc:
+        print(f"describe_systems: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -61,8 +61,8 @@ def load_enhancer(spec: str, streaming: bool = False, teacher: str | None = None
     from ..checkpoint import load_model
     model = load_model(spec, teacher=teacher)
     if streaming and getattr(model, "teacher", None) is not None:
-        raise ValueError(f"{spec}: this model runs its teacher on the whole utterance (a concat mode), "
-                         "so it cannot stream; drop --streaming")
+        raise ValueError(f"{spec}: this model runs its teacher on the whole utterance (a concat mode, or a "
+                         "decoder of teacher embeddings), so it cannot stream; drop --streaming")
     return model
 
 
@@ -92,8 +92,11 @@ def enhance_pairs(model, pairs, streaming: bool, desc: str, progress: bool = Tru
     return len(todo)
 
 
-def _data_dir_job(model, data_dir: Path, out: Path, job: int, nj: int, streaming: bool, progress: bool) -> None:
-    wav = read_kv(data_dir / "wav.scp")
+def _data_dir_job(model, data_dir: Path, out: Path, job: int, nj: int, streaming: bool, progress: bool,
+                  input_scp: str = "wav.scp") -> None:
+    if not (data_dir / input_scp).is_file():
+        raise DataDirError(f"{data_dir / input_scp} does not exist (--input-scp)")
+    wav = read_kv(data_dir / input_scp)
     utts = sorted(wav)[job - 1::nj]
     pairs = [(u, wav[u], str((out / "wavs" / f"{u}.wav").resolve())) for u in utts]
     n = enhance_pairs(model, pairs, streaming, f"enhance job {job}", progress)
@@ -112,6 +115,9 @@ def main(argv=None) -> int:
     p.add_argument("--teacher", help="for concat checkpoints: load the teacher from this spec (seslib.teacher) "
                                      "instead of the path recorded at training time")
     p.add_argument("--nj", type=int, default=1, help="parallel jobs for a data dir (default 1)")
+    p.add_argument("--input-scp", default="wav.scp",
+                   help="for a data dir: the scp to enhance (default wav.scp, the mixtures; spk1.scp feeds the clean "
+                        "speech, e.g. to a decoder that resynthesises speech from the teacher's embeddings of it)")
     p.add_argument("--job", type=int, default=0, help=argparse.SUPPRESS)  # one job of --nj (internal)
     p.add_argument("--threads", type=int, default=0, help="torch threads per job (default: 1 when --nj > 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -126,14 +132,14 @@ def main(argv=None) -> int:
         if src.is_dir() and (src / "wav.scp").is_file():
             if args.nj > 1 and not args.job:
                 from ..launcher import run_module_jobs
-                opts = ["--model", args.model, str(src), str(dst)] + (["--streaming"] if args.streaming else []) \
-                    + (["--teacher", args.teacher] if args.teacher else [])
+                opts = ["--model", args.model, str(src), str(dst), "--input-scp", args.input_scp] \
+                    + (["--streaming"] if args.streaming else []) + (["--teacher", args.teacher] if args.teacher else [])
                 if not run_module_jobs("seslib.bin.enhance", opts, args.nj, dst, "enhance"):
                     return 1
             else:
                 model = load_enhancer(args.model, args.streaming, args.teacher)
                 _data_dir_job(model, src, dst, args.job or 1, args.nj if args.job else 1, args.streaming,
-                              not args.quiet)
+                              not args.quiet, args.input_scp)
                 if args.job:
                     return 0
             merge_scp(sorted(dst.glob("split/wav.*.scp")), dst / "wav.scp")

@@ -15,7 +15,9 @@ the data-ablation table: the training data of each (static / dynamic mixing / wh
 augmentations, read from the checkpoint's config), its budget, training wall time, valid
 curve, and scores on every set. ``--teacher-row`` systems make the teacher-ablation table
 (each mode with the real teacher, its random twin, the offline pre-trained one), and
-``--teacher-check`` files the content-check table. The Constr. column (paper,
+``--teacher-check`` files the content-check table. ``--pretrain-row`` and ``--finetune-row``
+systems make the paper's Tables 2 and 3 (pre-trained models as they are, and fine-tuned
+beside Base), with each one's budget, initialisation and best validation score. The Constr. column (paper,
 Table 1: fit for on-device use) is derived for each system:
 
 - causal: measured, black-box: the input after a time t is replaced and no output
@@ -43,6 +45,7 @@ import numpy as np
 
 from .. import augment, logutil
 from ..fileutil import atomic_write_text
+from .results_pretrain import table2_section, table3_section
 from .results_teacher import content_check_section, pretrain_section, teacher_ablation_section
 
 MAX_PARAMS = 4_000_000
@@ -127,6 +130,31 @@ def stage_times(stamp_dir: Path) -> list[str]:
     for s in sorted(stamps, key=lambda s: s.get("finished", "")):
         lines.append(f"| {s['name']} | {s.get('title', '')} | {s.get('elapsed_s', 0):.0f} s | {s.get('finished', '')} |")
     return lines
+
+
+def stage_totals(stamp_dir: Path, systems, sets) -> list[str]:
+    """Wall time per stage number, summed over the stamps of this table's systems (stages 0-2 whole;
+    stamps of systems trained by other runs into the same exp/ are left out)."""
+    names = set(systems) | {s[len("peer_"):] for s in systems if s.startswith("peer_")}
+    totals, counts = {}, {}
+    for p in stamp_dir.glob("*.done"):
+        st = json.loads(p.read_text())
+        name, stage = st["name"], st["name"].split("_", 1)[0]
+        if stage in ("3", "4", "5"):
+            what = name.split("_", 2)[-1] if stage != "3" else name[len("3_train_"):]
+            if stage != "3":
+                what = next((what[: -len(t) - 1] for t in sets if what.endswith("_" + t)), None)
+            if what not in names:
+                continue
+        totals[stage] = totals.get(stage, 0.0) + st.get("elapsed_s", 0.0)
+        counts[stage] = counts.get(stage, 0) + 1
+    lines = [f"| {k} | {counts[k]} | {totals[k] / 60:.1f} min |" for k in sorted(totals)]
+    return lines + [f"| all | {sum(counts.values())} | {sum(totals.values()) / 3600:.2f} h |"] if lines else []
+
+
+def scored_sets(rows, sets) -> list[str]:
+    """The first set, and each other set on which every row was scored."""
+    return sets[:1] + [t for t in sets[1:] if all((Path(d) / f"score_{t}" / "summary.json").is_file() for _, d, _ in rows)]
 
 
 def _summary(system_dir, test_set: str) -> dict:
@@ -249,6 +277,10 @@ def main(argv=None) -> int:
     p.add_argument("--stamp-dir", default="exp/stages", help="stage stamps, for the wall-time table")
     p.add_argument("--teacher-row", nargs=3, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR", "CHECKPOINT"),
                    help="a system of the teacher-ablation table (its teacher is read from the checkpoint)")
+    p.add_argument("--pretrain-row", nargs=3, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR", "CHECKPOINT"),
+                   help="a system of Table 2 (enhancement from the pre-trained models)")
+    p.add_argument("--finetune-row", nargs=3, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR", "CHECKPOINT"),
+                   help="a system of Table 3 (pre-trained, fine-tuned; Base among them as the reference)")
     p.add_argument("--teacher-check", nargs="*", default=[], help="content-check JSON files (seslib.bin.teacher_check)")
     p.add_argument("--teacher-dir", help="experiment dir of the offline-pre-trained teacher (exp/teacher): "
                                          "adds its training summary")
@@ -256,9 +288,11 @@ def main(argv=None) -> int:
     logutil.setup()
     rows = []
     try:
-        for d in [r[1] for r in args.row + args.ablation_row + args.teacher_row]:
+        for d in [r[1] for r in args.row + args.ablation_row]:
             for t in args.sets:
                 _summary(d, t)
+        for d in [r[1] for r in args.teacher_row + args.pretrain_row + args.finetune_row]:
+            _summary(d, args.sets[0])  # the other sets where every row of the table has them
     except FileNotFoundError as exc:
         print(f"results: {exc}", file=sys.stderr)
         return 1
@@ -292,7 +326,13 @@ def main(argv=None) -> int:
     if args.ablation_row:
         md += ablation_section(args.ablation_row, args.sets, Path(args.stamp_dir))
     if args.teacher_row:
-        md += teacher_ablation_section(args.teacher_row, args.sets, _summary, _scores)
+        md += teacher_ablation_section(args.teacher_row, scored_sets(args.teacher_row, args.sets), _summary, _scores)
+    if args.pretrain_row:
+        md += table2_section(args.pretrain_row, scored_sets(args.pretrain_row, args.sets), _summary, _scores,
+                             Path(args.stamp_dir))
+    if args.finetune_row:
+        md += table3_section(args.finetune_row, scored_sets(args.finetune_row, args.sets), _summary, _scores,
+                             Path(args.stamp_dir))
     teacher_md = content_check_section(args.teacher_check)
     if args.teacher_dir and Path(args.teacher_dir).is_dir():
         teacher_md += pretrain_section(Path(args.teacher_dir))
@@ -301,7 +341,12 @@ def main(argv=None) -> int:
     md += ["## Environment", "", *environment(recipe), ""]
     times = stage_times(Path(args.stamp_dir))
     if times:
-        md += ["## Stage wall times", "", "| stage | what | wall time | finished |", "|---|---|---|---|", *times, ""]
+        systems = [Path(r[1]).name for r in args.row + args.ablation_row + args.teacher_row + args.pretrain_row
+                   + args.finetune_row]
+        md += ["## Stage wall times", "", "Per stage, the systems of these tables (run one after another, so the "
+               "sum is the run's time when nothing else ran beside it):", "",
+               "| stage | stamps | wall time |", "|---|---|---|", *stage_totals(Path(args.stamp_dir), systems, args.sets),
+               "", "| stage | what | wall time | finished |", "|---|---|---|---|", *times, ""]
     atomic_write_text(args.out, "\n".join(md))
     print("\n".join(md))
     return 0

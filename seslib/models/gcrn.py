@@ -29,6 +29,8 @@ DEFAULT_CONFIG = {
     "channels": [16, 20, 28, 36, 64],
     "lstm_groups": 2,
     "lstm_layers": 2,
+    "skips": "encoder",
+    "bridge": 0,
 }
 
 
@@ -133,17 +135,30 @@ class GCRN(nn.Module):
         channels: encoder output channels per layer (the decoders mirror them).
         lstm_groups: groups of the grouped LSTM.
         lstm_layers: LSTM layers.
+        skips: what each decoder layer takes beside its input: ``encoder`` (the encoder's
+            features at that resolution, the GCRN's skip connections) or ``duplicate`` (its
+            input again: the decoder of the pre-training from teacher embeddings, which has
+            no encoder; paper, Sec. 2.5).
+        bridge: 0, or a teacher's width D: the bottleneck then passes through ``to_teacher``
+            (P, D outputs) and ``from_teacher`` (M, back to the bottleneck width) before the
+            decoders, the maps of the encoder and decoder pre-training (Sec. 2.5).
 
     Shape:
         ``forward``: ``[B, N]`` float waveform at 16 kHz -> ``[B, N]``.
     """
 
-    def __init__(self, channels=None, lstm_groups: int = None, lstm_layers: int = None):
+    def __init__(self, channels=None, lstm_groups: int = None, lstm_layers: int = None, skips: str = "encoder",
+                 bridge: int = 0):
         super().__init__()
         channels = list(channels or DEFAULT_CONFIG["channels"])
         lstm_groups = lstm_groups or DEFAULT_CONFIG["lstm_groups"]
         lstm_layers = lstm_layers or DEFAULT_CONFIG["lstm_layers"]
-        self.config = {"channels": channels, "lstm_groups": lstm_groups, "lstm_layers": lstm_layers}
+        if skips not in ("encoder", "duplicate"):
+            raise ValueError(f"GCRN skips must be 'encoder' or 'duplicate', not {skips!r}")
+        if not isinstance(bridge, int) or bridge < 0:
+            raise ValueError(f"GCRN bridge must be 0 or a teacher width, not {bridge!r}")
+        self.config = {"channels": channels, "lstm_groups": lstm_groups, "lstm_layers": lstm_layers,
+                       "skips": skips, "bridge": bridge}
         fs = freq_sizes(S.N_BINS, len(channels))
         if fs[-1] < 1:
             raise ValueError(f"{len(channels)} encoder layers leave no frequency bins")
@@ -161,6 +176,8 @@ class GCRN(nn.Module):
                 layers.append(GatedDeconv(2 * channels[i], c_out, op, last=(i == 0)))
             self.decoders.append(layers)
         self.out = nn.ModuleList(nn.Linear(S.N_BINS, S.N_BINS) for _ in range(2))
+        self.to_teacher = nn.Linear(self.embed_dim, bridge) if bridge else None
+        self.from_teacher = nn.Linear(bridge, self.embed_dim) if bridge else None
 
     # -- offline -------------------------------------------------------------------
     def encode(self, noisy: torch.Tensor, return_context: bool = False):
@@ -188,24 +205,43 @@ class GCRN(nn.Module):
         return (emb, {"skips": skips, "length": N}) if return_context else emb
 
     def decode(self, emb: torch.Tensor, context: dict) -> torch.Tensor:
-        """Embedding (and encoder skips) -> enhanced waveform.
+        """Embedding (and encoder skips) -> enhanced waveform; through the bridge, if any.
 
         Shape:
             ``[B, T, D]`` -> ``[B, N]``
         """
-        skips = context["skips"]
+        if self.from_teacher is not None:
+            emb = self.from_teacher(self.to_teacher(emb))
+        return self._decode(emb, context["skips"], context["length"])
+
+    def decode_teacher(self, g: torch.Tensor, length: int) -> torch.Tensor:
+        """Teacher embeddings -> waveform of ``length`` samples: the decoders on ``from_teacher(g)``
+        (needs ``bridge`` and ``skips: duplicate``). ``g`` is cut or extended to the model's
+        frame count of ``length`` samples (:func:`seslib.stft.align_frames`).
+
+        Shape:
+            ``[B, T', D_teacher]`` -> ``[B, length]``
+        """
+        if self.from_teacher is None or self.config["skips"] != "duplicate":
+            raise ValueError("decode_teacher needs a GCRN with bridge (the teacher's width) and skips: duplicate")
+        T = S.num_frames(S.padded_length(length))
+        return self._decode(self.from_teacher(S.align_frames(g, T)), None, length)
+
+    def _skip(self, h: torch.Tensor, skip) -> torch.Tensor:
+        return torch.cat([h, h if self.config["skips"] == "duplicate" else skip], dim=1)
+
+    def _decode(self, emb: torch.Tensor, skips, length: int) -> torch.Tensor:
         B, T, _ = emb.shape
-        C, Fq = skips[-1].shape[1], skips[-1].shape[3]
+        C, Fq = self.config["channels"][-1], self.freqs[-1]
         h0 = emb.reshape(B, T, C, Fq).permute(0, 2, 1, 3)
         parts = []
         for dec, lin in zip(self.decoders, self.out):
             h = h0
-            for layer, skip in zip(dec, reversed(skips)):
-                h = layer(torch.cat([h, skip], dim=1))
+            for j, layer in enumerate(dec):
+                h = layer(self._skip(h, None if skips is None else skips[-1 - j]))
             parts.append(lin(h[:, 0]))
         spec = torch.complex(parts[0], parts[1])
-        N = context["length"]
-        return S.istft(spec, length=S.padded_length(N))[:, :N]
+        return S.istft(spec, length=S.padded_length(length))[:, :length]
 
     def forward(self, noisy: torch.Tensor) -> torch.Tensor:
         emb, ctx = self.encode(noisy, return_context=True)
@@ -231,12 +267,14 @@ class GCRN(nn.Module):
             skips.append(h)
         B, C, _, Fq = h.shape
         emb, new["lstm"] = self.lstm(h.permute(0, 2, 1, 3).reshape(B, 1, C * Fq), state["lstm"])
+        if self.from_teacher is not None:
+            emb = self.from_teacher(self.to_teacher(emb))
         h0 = emb.reshape(B, 1, C, Fq).permute(0, 2, 1, 3)
         parts = []
         for d, (dec, lin) in enumerate(zip(self.decoders, self.out)):
             h = h0
             for j, (layer, skip) in enumerate(zip(dec, reversed(skips))):
-                x = torch.cat([h, skip], dim=1)
+                x = self._skip(h, skip)
                 prev = state["dec"][d][j] if state["dec"][d][j] is not None else torch.zeros_like(x)
                 new["dec"][d].append(x)
                 h = layer.step(torch.cat([prev, x], dim=2))

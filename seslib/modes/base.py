@@ -21,6 +21,7 @@ class Mode(nn.Module):
 
     name = "mode"
     uses_teacher = False
+    enhances = True  # False: the trained model produces no enhanced speech (encoder pre-training)
     defaults: dict = {}
 
     def __init__(self, model: nn.Module, options: dict | None = None, teacher=None):
