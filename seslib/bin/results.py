@@ -106,7 +106,8 @@ def environment(recipe_dir: Path) -> list[str]:
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)egs/*/RESULTS.md"],  # the file being written is not the code
                                capture_output=True, text=True).stdout.strip()
         commit = commit + (" (with uncommitted changes)" if dirty else "")
     except OSError:
