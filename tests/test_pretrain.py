@@ -184,6 +184,14 @@ def test_describe_systems_puts_what_init_reads_first(tmp_path, capsys):
     assert "[dec]='" in out and "exp/enc/best.pt'" in out  # the stage of dec reads enc's checkpoint
     assert "--pretrain-row 'L1 / Frozen'" not in out and "--pretrain-row dec exp/dec" in out
     assert "--finetune-row ft exp/ft" in out
+    # extra SNR sets: only the --snr-systems, with the noisy input but not the clean speech (the same at every SNR)
+    assert describe_systems.main(args + ["--modes", "", "--pretraining", "ft", "--test-sets",
+                                         "test test_heldout test_snr0", "--snr-systems", "ft enc"]) == 0
+    out = capsys.readouterr().out
+    assert "declare -A set_systems=([test]='dec ft' [test_heldout]='' [test_snr0]=ft)" in out
+    assert "declare -A set_refs=([test]='clean noisy' [test_heldout]='clean noisy' [test_snr0]=noisy)" in out
+    assert "[ft]='whisper sphinx_per'" in out and "[clean]='whisper sphinx'" in out  # Tables 2-3: + phone errors
+    assert "--snr-row 'Noisy input' exp/noisy --snr-row ft exp/ft" in out
     assert describe_systems.main(args + ["--modes", "", "--pretraining", "loop"]) == 1
     assert "in a loop: loop -> loop" in capsys.readouterr().err
 

@@ -12,6 +12,10 @@ seed=1
 mini_conf=conf/data_mini.yaml   # size, voices and noises of the mini corpus
 train_snr="-5 5"     # paper, Sec. 3.1: train and valid mixed at uniform -5..5 dB
 test_snr="-5 -5"     # paper, Sec. 3.1: test at a fixed -5 dB
+test_snrs="0 5"      # extra test sets data/test_snr<X>: the test speech and noise again at X dB, where WER can rank
+snr_systems=auto     # systems scored on them (auto: Base, Feature Concat-ws and the L1 rows of Tables 2-3)
+sphinx_systems=auto  # systems also scored with PocketSphinx's phone error rate (auto: Base, Concat-ws,
+                     # the distillation rows that Whisper's WER could favour, and Tables 2-3)
 dns_train_hours=100  # DNS: hours of training mixtures
 dns_valid_hours=1    # DNS: hours of validation mixtures
 dns_segment_seconds=10  # DNS: length of each mixture cut from the clean files
@@ -45,7 +49,8 @@ Stages:
   0  sources: speech and noise of the corpus -> data/local/<corpus>/{train,valid,test}
      (mini: synthesised offline; dns: scanned from DNS_ROOT and LIBRISPEECH_ROOT in db.sh)
   1  mixtures: noisy/clean/noise data dirs -> data/{train,valid,test,test_heldout}
-     (train/valid SNR uniform in train_snr, tests at test_snr; validated); a simulated
+     (train/valid SNR uniform in train_snr, tests at test_snr; validated), the test set again at
+     each SNR of test_snrs -> data/test_snr<X>; a simulated
      room impulse response bank for reverberation augmentation -> data/rirs
   2  teachers: pre-train a small wav2vec 2.0 offline (when "pretrain" is used) -> exp/teacher/teacher;
      content check of each teacher against its random twin -> exp/teacher_check/<teacher>.json;
@@ -69,6 +74,13 @@ Options:
   --mini-conf FILE        mini corpus config (default $mini_conf)
   --train-snr 'LO HI'     train/valid SNR range in dB (default '$train_snr')
   --test-snr 'LO HI'      test SNR range in dB (default '$test_snr')
+  --test-snrs 'X ...'     extra test sets at these SNRs (default '$test_snrs'; '' for none): the test set's
+                          speech and noise mixed again at X dB -> data/test_snr<X>
+  --snr-systems 'S ...'   systems scored on those sets (default $snr_systems: base concat_ws
+                          pretrain_dec_frozen_l1 pipeline_l1 finetune_l1_frozen)
+  --sphinx-systems 'S ...'  systems whose scoring adds PocketSphinx's phone error rate, an ASR that shares
+                          nothing with the teacher (default $sphinx_systems: base concat_ws distill_embed
+                          distill_output, and Tables 2-3)
   --dns-train-hours H     DNS training hours (default $dns_train_hours)
   --dns-valid-hours H     DNS validation hours (default $dns_valid_hours)
   --dns-segment-seconds S DNS mixture length (default $dns_segment_seconds)
@@ -150,11 +162,19 @@ if selected 1; then
       fi
       for s in train valid test \$(ls -d data/test_heldout 2>/dev/null | xargs -r basename); do
         utils/validate_data_dir.sh data/\$s --require spk1.scp noise1.scp utt2num_samples; done"
+  for x in $test_snrs; do  # the same speech and noise (same plan seed and ids), another SNR
+    run_stage --name "1_mix_test_snr$x" --title "test set mixed again at $x dB" --inputs "$src/test" \
+      --config "seed=$seed snr=$x" --outputs "data/test_snr$x/wav.scp" --scratch "data/test_snr$x" -- bash -c "set -e
+        utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $((seed * 10 + 3)) --snr '$x $x' --tag test \
+          $src/test data/test_snr$x
+        utils/validate_data_dir.sh data/test_snr$x --require spk1.scp noise1.scp utt2num_samples"
+  done
   run_stage --name 1_rirs --title "simulated room impulse responses ($num_rirs) for reverberation augmentation" \
     --config "seed=$seed num=$num_rirs" --outputs data/rirs/rir.scp --scratch data/rirs -- \
     python -m seslib.bin.make_rirs --out data/rirs --num "$num_rirs" --seed "$seed"
 fi
 test_sets=test; [ -f data/test_heldout/wav.scp ] && test_sets="test test_heldout"
+for x in $test_snrs; do [ -f "data/test_snr$x/wav.scp" ] && test_sets="$test_sets test_snr$x"; done
 
 teacher_conf=${teacher_conf:-conf/teacher_${corpus}.yaml}
 conf_tag=${train_conf_tag:-$corpus}
@@ -162,7 +182,8 @@ conf_tag=${train_conf_tag:-$corpus}
 plan=$(python -m seslib.bin.describe_systems --conf-dir conf --conf-tag "$conf_tag" --corpus "$corpus" \
   --recipe-dir "$PWD" --modes "$modes" --ablation "$ablation" --teacher "$teacher" --teacher-ablation "$teacher_ablation" \
   --teacher-ablation-modes "$teacher_ablation_modes" --teacher-features "$teacher_features" \
-  --teacher-check "$teacher_check" --pretraining "$pretraining" --peers "$peers")
+  --teacher-check "$teacher_check" --pretraining "$pretraining" --peers "$peers" --test-sets "$test_sets" \
+  --snr-systems "$snr_systems" --sphinx-systems "$sphinx_systems")
 eval "$plan"
 
 if selected 2 && [ -n "$teacher_users" ]; then
@@ -203,13 +224,13 @@ fi
 
 if selected 4; then
   for set in $test_sets; do
-    for mode in $enhance_systems; do
-      [ "$set" = "${test_sets%% *}" ] || [[ " $heldout_systems " == *" $mode "* ]] || continue
+    for mode in ${set_systems[$set]}; do
       run_stage --name "4_enhance_${mode}_$set" --title "enhance $set with $mode$([ "${s_input[$mode]}" = wav.scp ] || echo " (input: ${s_input[$mode]})")" \
         --inputs "exp/$mode/best.pt" "data/$set/${s_input[$mode]}" --outputs "exp/$mode/enhanced_$set/wav.scp" \
         --scratch "exp/$mode/enhanced_$set" -- python -m seslib.bin.enhance --model "exp/$mode/best.pt" \
           "data/$set" "exp/$mode/enhanced_$set" --nj "$nj" --input-scp "${s_input[$mode]}"
     done
+    [[ "$set" == test_snr* ]] && continue  # peers: on the -5 dB sets
     for p in $peers_available; do
       run_stage --name "4_enhance_${p}_$set" --title "enhance $set with peer $p" \
         --inputs "data/$set/wav.scp" --outputs "exp/peer_$p/enhanced_$set/wav.scp" \
@@ -221,26 +242,29 @@ fi
 
 asr_opt=(); [ -n "$asr_model" ] && asr_opt=(--asr-model "$asr_model")
 score() {  # score SET SYSTEM HYP_SCP
+  local rec=${s_asr[$2]:-whisper}
+  # shellcheck disable=SC2086
   run_stage --name "5_score_${2}_$1" --title "score $2 on $1" --inputs "$3" "data/$1/spk1.scp" "data/$1/text" \
-    --config "asr=$asr_model" --outputs "exp/$2/score_$1/summary.json" --scratch "exp/$2/score_$1" -- \
-    python -m seslib.bin.score --ref-dir "data/$1" --hyp "$3" --out "exp/$2/score_$1" --system "$2" \
-      --nj "$nj" "${asr_opt[@]}"
+    --config "asr=$asr_model decoding=$asr_decoding recognisers=$rec" --outputs "exp/$2/score_$1/summary.json" \
+    --scratch "exp/$2/score_$1" -- python -m seslib.bin.score --ref-dir "data/$1" --hyp "$3" --out "exp/$2/score_$1" \
+      --system "$2" --nj "$nj" --asr $rec "${asr_opt[@]}"
 }
 if selected 5; then
   for set in $test_sets; do
-    score "$set" clean "data/$set/spk1.scp"   # the reference itself: the ASR's floor for WER
-    score "$set" noisy "data/$set/wav.scp"
-    for mode in $enhance_systems; do
-      [ "$set" = "${test_sets%% *}" ] || [[ " $heldout_systems " == *" $mode "* ]] || continue
-      score "$set" "$mode" "exp/$mode/enhanced_$set/wav.scp"
+    for r in ${set_refs[$set]}; do  # clean: the reference itself, the ASR's floor for WER
+      score "$set" "$r" "data/$set/$([ "$r" = clean ] && echo spk1 || echo wav).scp"
     done
+    for mode in ${set_systems[$set]}; do score "$set" "$mode" "exp/$mode/enhanced_$set/wav.scp"; done
+    [[ "$set" == test_snr* ]] && continue
     for p in $peers_available; do score "$set" "peer_$p" "exp/peer_$p/enhanced_$set/wav.scp"; done
   done
 fi
 
 if selected 6; then
   # shellcheck disable=SC2086
-  python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages --sets $test_sets "${results_args[@]}" \
+  python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages "${results_args[@]}" \
+    --sets $(for t in $test_sets; do [[ "$t" == test_snr* ]] || echo "$t"; done) \
+    --snr-sets $(for t in $test_sets; do [[ "$t" == test_snr* ]] && echo "$t"; done) \
     --title "Results: corpus $corpus, test sets at $(echo "$test_snr" | awk '$1==$2{print $1; next}{print $1".."$2}') dB SNR" \
     --note "Generated by \`./run.sh --corpus $corpus --modes '$modes' --ablation '$ablation' --teacher '$teacher' --teacher-ablation '$teacher_ablation' --pretraining '$pretraining'\` (stage 6 writes this file). Test sets: $(for t in $test_sets; do echo "$t ($(wc -l < data/$t/wav.scp) utterances)"; done | paste -sd, | sed 's/,/, /g'). Training configs: conf/train_<system>_${conf_tag}.yaml; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")$([ "$teacher" = whisper-tiny.en ] && echo " (the encoder of the bundled Whisper tiny.en: a supervised ASR model, not an SSL model; no SSL weights ship offline)")."
 fi

@@ -10,8 +10,16 @@ prints bash assignments (values quoted) that run.sh evaluates:
                     <mode>_teacher-<T> for each mode and teacher of the teacher ablation, and the
                     pre-training systems (Tables 2-3), each after the systems its ``init`` reads
   enhance_systems   the systems whose models enhance (not the encoder pre-training)
-  heldout_systems   those also scored on the second test set (Table 1 and the data ablation;
+  heldout_systems   those also scored on the held-out-voice set (Table 1 and the data ablation;
                     the teacher ablation and Tables 2-3 on the first set only, for time)
+  set_systems[SET]  per test set of --test-sets: the systems enhanced and scored on it (the first
+                    set: all; *heldout*: heldout_systems; test_snr*: the --snr-systems)
+  set_refs[SET]     the reference rows scored on it: clean (not on test_snr*: the same speech) and noisy
+  asr_decoding      the Whisper scorer's decoding options (part of each scoring stage's config)
+  s_asr[S]          recognisers of each system's and reference row's scoring (seslib.bin.score --asr):
+                    whisper everywhere; + sphinx_per (phone error rate) for --sphinx-systems, the noisy
+                    input and Tables 2-3; + sphinx (its slow word search too) for the clean speech and the
+                    resynthesis from clean-speech embeddings
   teacher_users     the systems that use a teacher
   pretrain_used     true when a system uses the offline-pre-trained teacher (stage 2 trains it)
   check_teachers    run.sh teacher names whose content is checked (none when teacher_check=false)
@@ -53,6 +61,8 @@ AUTO = {
     "ablation": {"mini": "base_static base_dynmix", "*": ""},
     "teacher_ablation": {"mini": "random pretrain", "*": ""},
     "teacher_check": {"mini": "true", "*": "false"},
+    "snr_systems": {"*": "base concat_ws pretrain_dec_frozen_l1 pipeline_l1 finetune_l1_frozen"},
+    "sphinx_systems": {"*": "base concat_ws distill_embed distill_output"},
     "pretraining": {"*": "pretrain_dec_frozen_l1 pretrain_dec_frozen_l2 pretrain_dec_frozen_cos pretrain_dec_teacher "
                          "pipeline_l1 pipeline_l2 pipeline_cos finetune_l1_frozen finetune_l1_teacher"},
 }
@@ -226,6 +236,21 @@ def plan(a) -> dict:
     out["results_args"] = results_args(modes, ablation, systems, teacher_systems, a.teacher_ablation_modes.split(),
                                        peers, [f"exp/teacher_check/{tag(t, a.recipe_dir)}.json" for t in check_teachers],
                                        out["pretrain_used"] == "true")
+    heldout = [s for s in enhance if s in modes + ablation + ["base"]]
+    snr = [s for s in resolve_auto("snr_systems", a.snr_systems, a.corpus).split() if s in enhance]
+    sets = a.test_sets.split()
+    out["set_systems"] = {t: " ".join(enhance if i == 0 else heldout if "heldout" in t else snr if t.startswith("test_snr")
+                                      else enhance) for i, t in enumerate(sets)}
+    out["set_refs"] = {t: "noisy" if t.startswith("test_snr") else "clean noisy" for t in sets}
+    sphinx = set(resolve_auto("sphinx_systems", a.sphinx_systems, a.corpus).split()) | set(table2) | set(table3)
+    out["s_asr"] = {s: "whisper" + (" sphinx" if out["s_input"][s] == "spk1.scp" else " sphinx_per" if s in sphinx else "")
+                    for s in enhance}
+    out["s_asr"].update(clean="whisper sphinx", noisy="whisper sphinx_per")
+    from ..asr import describe_decoding
+    out["asr_decoding"] = describe_decoding()
+    if any(t.startswith("test_snr") for t in sets):
+        out["results_args"] += ["--snr-row", "Noisy input", "exp/noisy"]
+        out["results_args"] += [x for s in snr for x in ["--snr-row", LABELS.get(s, s), f"exp/{s}"]]
     if table2:
         out["results_args"] += [x for s in table2 for x in ["--pretrain-row", LABELS.get(s, s), f"exp/{s}", f"exp/{s}/best.pt"]]
     if table3:
@@ -304,6 +329,10 @@ def main(argv=None) -> int:
     p.add_argument("--pretraining", default="auto",
                    help="pre-training systems of Tables 2-3 (their dependencies are added), or auto")
     p.add_argument("--peers", default="", help="peers to compare, space-separated")
+    p.add_argument("--test-sets", default="test", help="test sets, the main one first (default test)")
+    p.add_argument("--snr-systems", default="auto", help="systems scored on the test_snr* sets, or auto")
+    p.add_argument("--sphinx-systems", default="auto",
+                   help="systems whose scoring adds the independent recogniser's phone error rate, or auto")
     a = p.parse_args(argv)
     a.recipe_dir = str(Path(a.recipe_dir).resolve())
     try:

