@@ -208,3 +208,12 @@ def test_compressed_spectral_loss_by_hand():
     # a sign flip keeps every magnitude: only the complex term (weight 0.3) sees it, |2 |S|^c|^2
     assert compressed_spectral(-y, y).item() == pytest.approx(0.3 * 4 * p, rel=1e-3)
     assert compressed_spectral(torch.zeros_like(y), y).item() == pytest.approx(p, rel=1e-2)  # (eps^0.3 = 0.004)
+
+
+@pytest.mark.parametrize("name", ENCODER[1:])  # pretrain_enc_l1 trains in the chain above
+def test_other_encoder_losses_train_two_steps(name, corpus, tiny_teacher_dir, tmp_path):
+    r = Trainer(_cfg(name, tiny_teacher_dir, "model.bridge=teacher", "train.max_steps=2"), corpus / "train",
+                corpus / "valid", tmp_path).train()
+    assert r["step"] == 2 and math.isfinite(r["best"]["valid_si_sdr"]) and r["best"]["metric"] == "-loss"
+    log = (tmp_path / "train.log").read_text()
+    assert log.count(" loss ") == 2 and "features online clean_last" in log

@@ -78,7 +78,8 @@ def test_full_pipeline_tiny(tmp_path, env):
     common = ["--mini-conf", "conf/data_mini_tiny.yaml", "--train-conf-tag", "tiny", "--teacher-conf",
               "conf/teacher_tiny.yaml", "--modes", MODES, "--peers", "rnnoise", "--nj", "2",
               "--teacher-ablation-modes", "distill_embed", "--teacher-check-sentences", "3",
-              "--pretraining", "pipeline_l1 finetune_l1_teacher"]  # + what they are initialised from
+              "--pretraining", "pipeline_l1 finetune_l1_teacher",  # + what they are initialised from
+              "--test-snrs", "0"]
     r = subprocess.run(["./run.sh", *common, "--nproc", "2"],
                        cwd=rec, env=dict(env, OMP_NUM_THREADS="1"), capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -92,11 +93,13 @@ def test_full_pipeline_tiny(tmp_path, env):
               "5_score_base_static_test_heldout", "5_score_clean_test_heldout",
               "3_train_pretrain_enc_l1", "3_train_pretrain_dec_teacher", "3_train_pipeline_l1",
               "3_train_finetune_l1_teacher", "4_enhance_pretrain_dec_teacher_test", "5_score_pipeline_l1_test",
-              "5_score_finetune_l1_teacher_test"):
+              "5_score_finetune_l1_teacher_test", "1_mix_test_snr0", "5_score_noisy_test_snr0",
+              "5_score_pipeline_l1_test_snr0", "5_score_base_test_snr0"):
         assert (rec / "exp" / "stages" / f"{s}.done").is_file(), s
     # the encoder pre-training does not enhance; Tables 2-3 and the teacher ablation: first test set only
     for s in ("4_enhance_pretrain_enc_l1_test", "4_enhance_pipeline_l1_test_heldout",
-              "5_score_distill_embed_teacher-random_test_heldout"):
+              "5_score_distill_embed_teacher-random_test_heldout", "5_score_clean_test_snr0",
+              "5_score_distill_embed_test_snr0", "4_enhance_rnnoise_test_snr0"):
         assert not (rec / "exp" / "stages" / f"{s}.done").is_file(), s
     # the decoder of teacher embeddings resynthesises the clean test speech (reading (i) of Table 2)
     import json
@@ -126,6 +129,13 @@ def test_full_pipeline_tiny(tmp_path, env):
     t2 = text.split("## Table 2")[1].split("\n## ")[0]
     assert "| L1 / Teacher: (ii) noisy input, encoder -> decoder |" in t2 and "(i) resynthesis" in t2
     assert "assembled, not trained" in t2
+    snr = text.split("## WER against SNR")[1].split("\n## ")[0]
+    assert "| 0 dB |" in snr and "| Noisy input |" in snr and "| L1 / Teacher: (ii)" in snr
+    # the same speech and noise segments at another SNR: same ids, same clean speech
+    assert (rec / "data" / "test_snr0" / "spk1.scp").read_text().split("\n")[0].split()[0] == \
+        (rec / "data" / "test" / "spk1.scp").read_text().split("\n")[0].split()[0]
+    clean = json.loads((rec / "exp" / "clean" / "score_test" / "summary.json").read_text())
+    assert "wer_sphinx" in clean and "per_sphinx" in clean  # the independent recogniser
     t3 = text.split("## Table 3")[1].split("\n## ")[0]
     assert "| Base |" in t3 and "| L1 / Teacher, fine-tuned |" in t3
     abl = text.split("## Training data")[1]

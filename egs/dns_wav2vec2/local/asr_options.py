@@ -5,6 +5,7 @@ empty hypotheses, repetition loops (a word 3-gram three times or more), hypothes
 than 1.5x the reference.
 
   local/asr_options.py --systems clean noisy base --set test --utts 80 [--out exp/asr_options.json]
+  local/asr_options.py --scored --systems clean noisy base    the same counts of the hypotheses stage 5 wrote
 
 Reads exp/<system>/enhanced_<set>/wav.scp (clean: data/<set>/spk1.scp, noisy: data/<set>/wav.scp)
 and data/<set>/text. Prints one line per system and setting; --out writes them as JSON.
@@ -53,7 +54,24 @@ def main(argv=None) -> int:
     p.add_argument("--settings", nargs="*", default=list(SETTINGS), help="names of SETTINGS to try")
     p.add_argument("--compute-type", default="int8", help="CTranslate2 compute type (int8, float32)")
     p.add_argument("--out", help="JSON file for the results")
+    p.add_argument("--scored", action="store_true",
+                   help="count the hypotheses in exp/<system>/score_<set>/scores.tsv instead of decoding")
     a = p.parse_args(argv)
+    if a.scored:
+        import csv
+        text = read_kv(f"data/{a.set}/text", allow_empty_value=True)
+        for system in a.systems:
+            with open(f"exp/{system}/score_{a.set}/scores.tsv", encoding="utf-8") as f:
+                rows = list(csv.DictReader(f, delimiter="\t"))
+            tot = {}
+            for r in rows:
+                for k, v in counts(text[r["utt"]], r["hypothesis"] or "").items():
+                    tot[k] = tot.get(k, 0) + v
+            n = tot["N"]
+            print(f"{system:12s} scored ({len(rows)} utts)  WER {100 * (tot['S'] + tot['D'] + tot['I']) / n:6.1f}  "
+                  + "  ".join(f"{k} {100 * tot[k] / n:5.1f}" for k in "SDI")
+                  + f"  empty {tot['empty']:3d} loops {tot['loop']:3d} long {tot['long']:3d}")
+        return 0
     from faster_whisper import WhisperModel
     model = WhisperModel(default_model_dir(), device="cpu", compute_type=a.compute_type, cpu_threads=2)
     text = read_kv(f"data/{a.set}/text", allow_empty_value=True)
