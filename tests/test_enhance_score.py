@@ -175,7 +175,10 @@ def test_results_table(setup, tmp_path, capsys):
     abl = [line for line in md.read_text().split("## Training data")[1].splitlines() if line.startswith("| GCRN")][0]
     assert abl.endswith(f"/ {c['si_sdr'] - n['si_sdr']:+.2f} |") and f"/ {c['stoi'] - n['stoi']:+.3f} /" in abl
     assert results.main(["--out", str(md), "--row", "x", str(tmp_path / "missing"), "noisy"]) == 1
-    assert results.main(["--out", str(md), "--sets", "test", "nope", "--row", "x", str(sysdir), "noisy"]) == 1
+    # a row needs its scores on the first set; the second set's table lists the rows scored on it
+    assert results.main(["--out", str(md), "--sets", "nope", "test", "--row", "x", str(sysdir), "noisy"]) == 1
+    assert results.main(["--out", str(md), "--sets", "test", "nope", "--row", "x", str(sysdir), "noisy"]) == 0
+    assert "## Held-out" not in md.read_text()
     assert validate_data_dir(setup / "test") == []
 
 

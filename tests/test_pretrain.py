@@ -191,6 +191,8 @@ def test_describe_systems_puts_what_init_reads_first(tmp_path, capsys):
     assert "declare -A set_systems=([test]='dec ft' [test_heldout]='' [test_snr0]=ft)" in out
     assert "declare -A set_refs=([test]='clean noisy' [test_heldout]='clean noisy' [test_snr0]=noisy)" in out
     assert "[ft]='whisper sphinx_per'" in out and "[clean]='whisper sphinx'" in out  # Tables 2-3: + phone errors
+    # a score's config names the recognisers; Whisper alone, greedy, keeps the config of earlier stamps
+    assert "[ft]='asr= recognisers=whisper sphinx_per'" in out and "score_cfg_whisper=asr=" in out
     assert "--snr-row 'Noisy input' exp/noisy --snr-row ft exp/ft" in out
     assert describe_systems.main(args + ["--modes", "", "--pretraining", "loop"]) == 1
     assert "in a loop: loop -> loop" in capsys.readouterr().err

@@ -77,7 +77,8 @@ def test_full_pipeline_tiny(tmp_path, env):
     rec = copy_recipe(tmp_path / "r")
     common = ["--mini-conf", "conf/data_mini_tiny.yaml", "--train-conf-tag", "tiny", "--teacher-conf",
               "conf/teacher_tiny.yaml", "--modes", MODES, "--peers", "rnnoise", "--nj", "2",
-              "--teacher-ablation-modes", "distill_embed", "--teacher-check-sentences", "3",
+              "--teacher-ablation", "random pretrain", "--teacher-ablation-modes", "distill_embed",
+              "--teacher-check-sentences", "3",
               "--pretraining", "pipeline_l1 finetune_l1_teacher",  # + what they are initialised from
               "--test-snrs", "0"]
     r = subprocess.run(["./run.sh", *common, "--nproc", "2"],

@@ -13,6 +13,8 @@ mini_conf=conf/data_mini.yaml   # size, voices and noises of the mini corpus
 train_snr="-5 5"     # paper, Sec. 3.1: train and valid mixed at uniform -5..5 dB
 test_snr="-5 -5"     # paper, Sec. 3.1: test at a fixed -5 dB
 test_snrs="0 5"      # extra test sets data/test_snr<X>: the test speech and noise again at X dB, where WER can rank
+heldout_systems=auto # systems scored on the held-out-voice set besides the data ablation (auto: base concat
+                     # concat_ws distill_embed distill_output)
 snr_systems=auto     # systems scored on them (auto: Base, Feature Concat-ws and the L1 rows of Tables 2-3)
 sphinx_systems=auto  # systems also scored with PocketSphinx's phone error rate (auto: Base, Concat-ws,
                      # the distillation rows that Whisper's WER could favour, and Tables 2-3)
@@ -30,8 +32,8 @@ teacher=auto         # the frozen teacher (seslib.teacher spec): whisper-tiny.en
                      # (a small wav2vec 2.0 pre-trained offline, stage 2); auto: mini -> whisper-tiny.en, dns -> facebook/wav2vec2-base
 teacher_conf=        # config of the offline teacher pre-training (default conf/teacher_<corpus>.yaml)
 teacher_ablation=auto   # other teachers for $teacher_ablation_modes: random (the main teacher's random twin),
-                        # pretrain, or any spec; auto: mini -> "random pretrain", dns -> none
-teacher_ablation_modes="distill_embed distill_output concat"  # modes trained with each teacher of the ablation
+                        # pretrain, or any spec; auto: mini -> "random", dns -> none
+teacher_ablation_modes="distill_embed concat"  # modes trained with each teacher of the ablation
 teacher_check=auto   # content check of each pretrained teacher against its random twin (TTS voices); auto: mini only
 teacher_check_sentences=24  # held-out sentences of the content check (each read by 3 voices)
 pretraining=auto     # systems of Tables 2-3 (encoder/decoder pre-training, fine-tuning; conf/train_<S>_<tag>.yaml),
@@ -58,12 +60,13 @@ Stages:
   3  train each mode in \$modes (Table 1), each system in \$ablation, each mode in
      \$teacher_ablation_modes with each teacher in \$teacher_ablation, and the pre-training systems
      in \$pretraining (Tables 2-3: encoder, then decoder, then fine-tuning) -> exp/<system>/{best,last}.pt
-  4  enhance each test set (test; test_heldout: voices never heard in training, Table 1 and the
-     data ablation only) with each model and each peer in \$peers -> exp/<system>/enhanced_<set> (the decoder of teacher
-     embeddings resynthesises the clean test speech: reading (i) of Table 2)
-  5  score clean reference, noisy input, models and peers: PESQ, STOI, SI-SDR, WER
-     -> exp/<system>/score_<set>
-  6  results table -> RESULTS.md
+  4  enhance test with every model (the decoder of teacher embeddings: its clean speech), test_heldout
+     (voices never heard in training) with \$heldout_systems and the data ablation, test_snr<X> with
+     \$snr_systems, and test, test_heldout with each peer in \$peers -> exp/<system>/enhanced_<set>
+  5  score clean reference, noisy input, models and peers: PESQ, STOI, SI-SDR, Whisper WER; on test,
+     PocketSphinx phone errors for \$sphinx_systems, Tables 2-3 and the noisy input -> exp/<system>/score_<set>
+  6  results: Table 1, held-out voices, data and teacher ablations, Tables 2-3, WER against SNR,
+     content checks, stage times -> RESULTS.md
 Options:
   --stage N               first stage to run (default $stage)
   --stop-stage N          last stage to run (default $stop_stage)
@@ -76,6 +79,8 @@ Options:
   --test-snr 'LO HI'      test SNR range in dB (default '$test_snr')
   --test-snrs 'X ...'     extra test sets at these SNRs (default '$test_snrs'; '' for none): the test set's
                           speech and noise mixed again at X dB -> data/test_snr<X>
+  --heldout-systems 'S ...'  systems scored on test_heldout besides the data ablation (default $heldout_systems:
+                          base concat concat_ws distill_embed distill_output)
   --snr-systems 'S ...'   systems scored on those sets (default $snr_systems: base concat_ws
                           pretrain_dec_frozen_l1 pipeline_l1 finetune_l1_frozen)
   --sphinx-systems 'S ...'  systems whose scoring adds PocketSphinx's phone error rate, an ASR that shares
@@ -96,8 +101,8 @@ Options:
                           random:<spec>, or pretrain (stage 2 pre-trains a small wav2vec 2.0 offline)
   --teacher-conf FILE     offline teacher pre-training config (default conf/teacher_<corpus>.yaml)
   --teacher-ablation 'T ...'  other teachers for the teacher ablation: random (the main teacher's random
-                          twin), pretrain, or specs (default $teacher_ablation: mini -> 'random pretrain';
-                          '' for none); systems <mode>_teacher-<T>
+                          twin), pretrain, or specs (default $teacher_ablation: mini -> 'random'; 'random
+                          pretrain' adds the offline wav2vec 2.0; '' for none); systems <mode>_teacher-<T>
   --teacher-ablation-modes 'M ...'  modes of the teacher ablation (default '$teacher_ablation_modes')
   --teacher-check true|false|auto  content check of the teachers (default $teacher_check: mini only)
   --teacher-check-sentences N  sentences of the content check (default $teacher_check_sentences)
@@ -183,7 +188,7 @@ plan=$(python -m seslib.bin.describe_systems --conf-dir conf --conf-tag "$conf_t
   --recipe-dir "$PWD" --modes "$modes" --ablation "$ablation" --teacher "$teacher" --teacher-ablation "$teacher_ablation" \
   --teacher-ablation-modes "$teacher_ablation_modes" --teacher-features "$teacher_features" \
   --teacher-check "$teacher_check" --pretraining "$pretraining" --peers "$peers" --test-sets "$test_sets" \
-  --snr-systems "$snr_systems" --sphinx-systems "$sphinx_systems")
+  --heldout-systems "$heldout_systems" --snr-systems "$snr_systems" --sphinx-systems "$sphinx_systems" --asr-model "$asr_model")
 eval "$plan"
 
 if selected 2 && [ -n "$teacher_users" ]; then
@@ -241,13 +246,14 @@ if selected 4; then
 fi
 
 asr_opt=(); [ -n "$asr_model" ] && asr_opt=(--asr-model "$asr_model")
-score() {  # score SET SYSTEM HYP_SCP
-  local rec=${s_asr[$2]:-whisper}
+score() {  # score SET SYSTEM HYP_SCP; the second recogniser on the main test set only
+  local rec=whisper cfg=$score_cfg_whisper
+  [ "$1" = "${test_sets%% *}" ] && [ -n "${s_asr[$2]:-}" ] && rec=${s_asr[$2]} && cfg=${score_cfg[$2]}
   # shellcheck disable=SC2086
   run_stage --name "5_score_${2}_$1" --title "score $2 on $1" --inputs "$3" "data/$1/spk1.scp" "data/$1/text" \
-    --config "asr=$asr_model decoding=$asr_decoding recognisers=$rec" --outputs "exp/$2/score_$1/summary.json" \
-    --scratch "exp/$2/score_$1" -- python -m seslib.bin.score --ref-dir "data/$1" --hyp "$3" --out "exp/$2/score_$1" \
-      --system "$2" --nj "$nj" --asr $rec "${asr_opt[@]}"
+    --config "$cfg" --outputs "exp/$2/score_$1/summary.json" --scratch "exp/$2/score_$1" -- \
+    python -m seslib.bin.score --ref-dir "data/$1" --hyp "$3" --out "exp/$2/score_$1" --system "$2" --nj "$nj" \
+      --asr $rec "${asr_opt[@]}"
 }
 if selected 5; then
   for set in $test_sets; do

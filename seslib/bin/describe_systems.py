@@ -10,12 +10,12 @@ prints bash assignments (values quoted) that run.sh evaluates:
                     <mode>_teacher-<T> for each mode and teacher of the teacher ablation, and the
                     pre-training systems (Tables 2-3), each after the systems its ``init`` reads
   enhance_systems   the systems whose models enhance (not the encoder pre-training)
-  heldout_systems   those also scored on the held-out-voice set (Table 1 and the data ablation;
-                    the teacher ablation and Tables 2-3 on the first set only, for time)
+  heldout_systems   those also scored on the held-out-voice set (--heldout-systems and the data
+                    ablation; the others on the first set only, for time)
   set_systems[SET]  per test set of --test-sets: the systems enhanced and scored on it (the first
                     set: all; *heldout*: heldout_systems; test_snr*: the --snr-systems)
   set_refs[SET]     the reference rows scored on it: clean (not on test_snr*: the same speech) and noisy
-  asr_decoding      the Whisper scorer's decoding options (part of each scoring stage's config)
+  score_cfg[S], score_cfg_whisper   the scoring stage's config string, with s_asr[S] / Whisper only
   s_asr[S]          recognisers of each system's and reference row's scoring (seslib.bin.score --asr):
                     whisper everywhere; + sphinx_per (phone error rate) for --sphinx-systems, the noisy
                     input and Tables 2-3; + sphinx (its slow word search too) for the clean speech and the
@@ -59,7 +59,8 @@ TEACHER_SEP = "_teacher-"
 AUTO = {
     "teacher": {"mini": "whisper-tiny.en", "*": "facebook/wav2vec2-base"},
     "ablation": {"mini": "base_static base_dynmix", "*": ""},
-    "teacher_ablation": {"mini": "random pretrain", "*": ""},
+    "teacher_ablation": {"mini": "random", "*": ""},
+    "heldout_systems": {"*": "base concat concat_ws distill_embed distill_output"},
     "teacher_check": {"mini": "true", "*": "false"},
     "snr_systems": {"*": "base concat_ws pretrain_dec_frozen_l1 pipeline_l1 finetune_l1_frozen"},
     "sphinx_systems": {"*": "base concat_ws distill_embed distill_output"},
@@ -224,9 +225,11 @@ def plan(a) -> dict:
     pretrain_dir = teacher_path("pretrain", teacher, a.recipe_dir)
     check_teachers = [t for t in used if check == "true" and not _RANDOM.match(paths[t])]
     peers = available_peers(a.peers.split())
+    held = resolve_auto("heldout_systems", a.heldout_systems, a.corpus).split()
+    heldout = [s for s in enhance if s in held + ablation + (["base"] if ablation else [])]
     out.update(teacher=teacher, ablation=" ".join(ablation), teacher_ablation=" ".join(tabl), teacher_check=check,
                pretraining=" ".join(pretraining), systems=" ".join(systems), enhance_systems=" ".join(enhance),
-               heldout_systems=" ".join(s for s in enhance if s in modes + ablation + ["base"]),
+               heldout_systems=" ".join(heldout),
                teacher_users=" ".join(users),
                pretrain_used="true" if any(_RANDOM.sub(r"\2", p) == pretrain_dir for p in paths.values()) else "false",
                check_teachers=" ".join(check_teachers), dump_teachers=" ".join(dump_teachers),
@@ -236,7 +239,6 @@ def plan(a) -> dict:
     out["results_args"] = results_args(modes, ablation, systems, teacher_systems, a.teacher_ablation_modes.split(),
                                        peers, [f"exp/teacher_check/{tag(t, a.recipe_dir)}.json" for t in check_teachers],
                                        out["pretrain_used"] == "true")
-    heldout = [s for s in enhance if s in modes + ablation + ["base"]]
     snr = [s for s in resolve_auto("snr_systems", a.snr_systems, a.corpus).split() if s in enhance]
     sets = a.test_sets.split()
     out["set_systems"] = {t: " ".join(enhance if i == 0 else heldout if "heldout" in t else snr if t.startswith("test_snr")
@@ -247,7 +249,13 @@ def plan(a) -> dict:
                     for s in enhance}
     out["s_asr"].update(clean="whisper sphinx", noisy="whisper sphinx_per")
     from ..asr import describe_decoding
-    out["asr_decoding"] = describe_decoding()
+    # the scoring stage's config: what changes a score; the parts at their historical defaults (greedy,
+    # Whisper only) are left out so that stamps written before they existed stay valid
+    decoding = describe_decoding()
+    extra = "" if decoding == "beam_size=1" else f" decoding={decoding}"
+    out["score_cfg"] = {s: f"asr={a.asr_model}{extra}" + ("" if r == "whisper" else f" recognisers={r}")
+                        for s, r in out["s_asr"].items()}
+    out["score_cfg_whisper"] = f"asr={a.asr_model}{extra}"
     if any(t.startswith("test_snr") for t in sets):
         out["results_args"] += ["--snr-row", "Noisy input", "exp/noisy"]
         out["results_args"] += [x for s in snr for x in ["--snr-row", LABELS.get(s, s), f"exp/{s}"]]
@@ -329,7 +337,9 @@ def main(argv=None) -> int:
     p.add_argument("--pretraining", default="auto",
                    help="pre-training systems of Tables 2-3 (their dependencies are added), or auto")
     p.add_argument("--peers", default="", help="peers to compare, space-separated")
+    p.add_argument("--asr-model", default="", help="the Whisper dir of the WER scoring ('': the bundled one)")
     p.add_argument("--test-sets", default="test", help="test sets, the main one first (default test)")
+    p.add_argument("--heldout-systems", default="auto", help="systems scored on the held-out-voice set, or auto")
     p.add_argument("--snr-systems", default="auto", help="systems scored on the test_snr* sets, or auto")
     p.add_argument("--sphinx-systems", default="auto",
                    help="systems whose scoring adds the independent recogniser's phone error rate, or auto")

@@ -33,6 +33,7 @@ def _reference(summary, sets) -> str:
         except FileNotFoundError:
             continue
         wer = f", WER {s['wer']:.1f} %" if s.get("wer") is not None else ""
+        wer += f", PocketSphinx WER / PER {_sphinx(s)} %" if "per_sphinx" in s else ""
         parts.append(f"{kind} PESQ {s['pesq']:.2f}, STOI {s['stoi']:.3f}, SI-SDR {s['si_sdr']:.2f} dB{wer}")
     return "; ".join(parts)
 
@@ -53,13 +54,17 @@ def table2_section(rows, sets, summary, scores, stamp_dir: Path) -> list[str]:
           "sees the encoder); (ii) the whole pipeline on the noisy input, pre-trained encoder -> P -> M -> decoder. "
           f"Reference ({sets[0]}): {_reference(summary, sets)}.", "",
           "| Encoder loss / decoder input | " + " | ".join(f"{t}: PESQ / STOI / SI-SDR / WER" for t in sets)
-          + " | budget | init | best valid | train wall time |",
-          "|---|" + "---|" * len(sets) + "---|---|---|---|"]
+          + f" | PocketSphinx WER / PER ({sets[0]}) | budget | init | best valid | train wall time |",
+          "|---|" + "---|" * len(sets) + "---|---|---|---|---|"]
     for label, d, ckpt in rows:
         f = _facts(ckpt, stamp_dir)
         md.append(f"| {label} | " + " | ".join(scores(summary(d, t)).replace(" | ", " / ") for t in sets)
-                  + f" | {f['budget']} | {f['init']} | {f['best']} | {f['wall']} |")
+                  + f" | {_sphinx(summary(d, sets[0]))} | {f['budget']} | {f['init']} | {f['best']} | {f['wall']} |")
     return md + [""]
+
+
+def _sphinx(s: dict) -> str:
+    return " / ".join("–" if s.get(k) is None else f"{s[k]:.1f}" for k in ("wer_sphinx", "per_sphinx"))
 
 
 def table3_section(rows, sets, summary, scores, stamp_dir: Path) -> list[str]:
