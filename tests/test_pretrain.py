@@ -169,7 +169,7 @@ def test_init_refuses_what_does_not_fit(tmp_path):
     assert not torch.equal(dst.out[0].weight, src.out[0].weight)
 
 
-def test_describe_systems_puts_what_init_reads_first(tmp_path, capsys):
+def test_describe_systems_puts_what_init_reads_first(tmp_path, capsys, monkeypatch):
     from seslib.bin import describe_systems
     for name, text in {"enc": "mode: pretrain_enc_l1\n",
                        "dec": "mode: pretrain_dec_frozen\ninit: [{checkpoint: exp/enc/best.pt, parts: [encoder]}]\n",
@@ -191,8 +191,15 @@ def test_describe_systems_puts_what_init_reads_first(tmp_path, capsys):
     assert "declare -A set_systems=([test]='dec ft' [test_heldout]='' [test_snr0]=ft)" in out
     assert "declare -A set_refs=([test]='clean noisy' [test_heldout]='clean noisy' [test_snr0]=noisy)" in out
     assert "[ft]='whisper sphinx_per'" in out and "[clean]='whisper sphinx'" in out  # Tables 2-3: + phone errors
-    # a score's config names the recognisers; Whisper alone, greedy, keeps the config of earlier stamps
-    assert "[ft]='asr= recognisers=whisper sphinx_per'" in out and "score_cfg_whisper=asr=" in out
+    # a score's config names the decoding and the recognisers
+    assert "[ft]='asr= decoding=beam_size=1, no_repeat_ngram_size=3 recognisers=whisper sphinx_per'" in out
+    assert "score_cfg_whisper='asr= decoding=beam_size=1, no_repeat_ngram_size=3'" in out
+    assert "--trained enc" in out  # trained, in no table: its time still counts
+    # the historical defaults (greedy, Whisper only) keep the config of stamps written before them
+    import seslib.asr
+    monkeypatch.setattr(seslib.asr, "DECODE", {"beam_size": 1})
+    assert describe_systems.main(args + ["--modes", "", "--pretraining", "ft"]) == 0
+    assert "score_cfg_whisper=asr=\n" in capsys.readouterr().out
     assert "--snr-row 'Noisy input' exp/noisy --snr-row ft exp/ft" in out
     assert describe_systems.main(args + ["--modes", "", "--pretraining", "loop"]) == 1
     assert "in a loop: loop -> loop" in capsys.readouterr().err

@@ -256,6 +256,9 @@ def plan(a) -> dict:
     out["score_cfg"] = {s: f"asr={a.asr_model}{extra}" + ("" if r == "whisper" else f" recognisers={r}")
                         for s, r in out["s_asr"].items()}
     out["score_cfg_whisper"] = f"asr={a.asr_model}{extra}"
+    untabled = [s for s in systems if s not in enhance]
+    if untabled:
+        out["results_args"] += ["--trained", *untabled]
     if any(t.startswith("test_snr") for t in sets):
         out["results_args"] += ["--snr-row", "Noisy input", "exp/noisy"]
         out["results_args"] += [x for s in snr for x in ["--snr-row", LABELS.get(s, s), f"exp/{s}"]]

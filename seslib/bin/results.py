@@ -288,6 +288,9 @@ def main(argv=None) -> int:
     p.add_argument("--snr-sets", nargs="*", default=[], help="copies of the first test set at other SNRs (test_snr<X>)")
     p.add_argument("--snr-row", nargs=2, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR"),
                    help="a system of the WER-against-SNR table")
+    p.add_argument("--trained", nargs="*", default=[],
+                   help="systems trained by the run but in no table (e.g. the encoder pre-training): their stage "
+                        "times count in the totals")
     p.add_argument("--teacher-check", nargs="*", default=[], help="content-check JSON files (seslib.bin.teacher_check)")
     p.add_argument("--teacher-dir", help="experiment dir of the offline-pre-trained teacher (exp/teacher): "
                                          "adds its training summary")
@@ -353,7 +356,7 @@ def main(argv=None) -> int:
     times = stage_times(Path(args.stamp_dir))
     if times:
         systems = [Path(r[1]).name for r in args.row + args.ablation_row + args.teacher_row + args.pretrain_row
-                   + args.finetune_row + args.snr_row]
+                   + args.finetune_row + args.snr_row] + args.trained
         md += ["## Stage wall times", "", "Per stage, the systems of these tables (run one after another, so the "
                "sum is the run's time when nothing else ran beside it):", "",
                "| stage | stamps | wall time |", "|---|---|---|",
