@@ -18,8 +18,7 @@ prints bash assignments (values quoted) that run.sh evaluates:
   score_cfg[S], score_cfg_whisper   the scoring stage's config string, with s_asr[S] / Whisper only
   s_asr[S]          recognisers of each system's and reference row's scoring (seslib.bin.score --asr):
                     whisper everywhere; + sphinx_per (phone error rate) for --sphinx-systems, the noisy
-                    input and Tables 2-3; + sphinx (its slow word search too) for the clean speech and the
-                    resynthesis from clean-speech embeddings
+                    input and Tables 2-3; + sphinx (its slow word search too) for the clean speech
   teacher_users     the systems that use a teacher
   pretrain_used     true when a system uses the offline-pre-trained teacher (stage 2 trains it)
   check_teachers    run.sh teacher names whose content is checked (none when teacher_check=false)
@@ -245,8 +244,7 @@ def plan(a) -> dict:
                                       else enhance) for i, t in enumerate(sets)}
     out["set_refs"] = {t: "noisy" if t.startswith("test_snr") else "clean noisy" for t in sets}
     sphinx = set(resolve_auto("sphinx_systems", a.sphinx_systems, a.corpus).split()) | set(table2) | set(table3)
-    out["s_asr"] = {s: "whisper" + (" sphinx" if out["s_input"][s] == "spk1.scp" else " sphinx_per" if s in sphinx else "")
-                    for s in enhance}
+    out["s_asr"] = {s: "whisper" + (" sphinx_per" if s in sphinx else "") for s in enhance}
     out["s_asr"].update(clean="whisper sphinx", noisy="whisper sphinx_per")
     from ..asr import describe_decoding
     # the scoring stage's config: what changes a score; the parts at their historical defaults (greedy,
