@@ -37,10 +37,16 @@ def test_build_skip_kill_resume_and_determinism(tmp_path, env):
     assert not spk["test_heldout"] & (spk["train"] | spk["valid"] | spk["test"])
     assert "espeak_enus_f2" in spk["train"] and "espeak_enus_f2" not in spk["test"]
     assert len((a / "data" / "rirs" / "rir.scp").read_text().splitlines()) == 150
+    # the test set again at 0 and +5 dB: the same utterance ids, speech and noise segments, another SNR
+    plans = {s: read_plan(a / "data" / s / "mix_plan.jsonl") for s in ("test", "test_snr0", "test_snr5")}
+    assert plans["test"].keys() == plans["test_snr0"].keys() == plans["test_snr5"].keys()
+    assert all(e["snr_db"] == 5 for e in plans["test_snr5"].values())
+    same = lambda e: {x: v for x, v in e.items() if "snr" not in x and "gain" not in x}  # noqa: E731
+    assert all(same(e) == same(plans["test"][k]) for k, e in plans["test_snr0"].items())
     # second run: both stages skipped, quickly
     t0 = time.time()
     r = subprocess.run(["./run.sh", *ARGS], cwd=a, env=env, capture_output=True, text=True)
-    assert r.returncode == 0 and r.stdout.count("skipped") == 3
+    assert r.returncode == 0 and r.stdout.count("skipped") == 5  # sources, mix, test_snr0, test_snr5, RIRs
     assert time.time() - t0 < 30
 
     # a run killed in the middle of stage 0 finishes on rerun, with the same files
