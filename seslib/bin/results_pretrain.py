@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .results_teacher import score_delta
+
 
 def _facts(ckpt: str, stamp_dir: Path) -> dict:
     """Training budget, initialisation, best validation score and wall time of a checkpoint."""
@@ -79,8 +81,7 @@ def table3_section(rows, sets, summary, scores, stamp_dir: Path) -> list[str]:
     for label, d, ckpt in rows:
         f = _facts(ckpt, stamp_dir)
         s0 = summary(d, sets[0])
-        delta = "–" if base is None or Path(d).name == "base" else " / ".join(
-            f"{s0[k] - base[k]:+.{n}f}" for k, n in (("pesq", 2), ("stoi", 3), ("si_sdr", 2)))
+        delta = "–" if base is None or Path(d).name == "base" else score_delta(s0, base)
         md.append(f"| {label} | " + " | ".join(scores(summary(d, t)).replace(" | ", " / ") for t in sets)
                   + f" | {delta} | {f['budget']} | {f['init']} | {f['best']} | {f['wall']} |")
     return md + [""]

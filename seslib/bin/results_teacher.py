@@ -68,6 +68,11 @@ def _short(spec: str) -> str:
     return f"{prefix}:{path}" if prefix else path
 
 
+def score_delta(a: dict, b: dict) -> str:
+    """``a - b`` of two score summaries as "PESQ / STOI / SI-SDR" (signed)."""
+    return " / ".join(f"{a[k] - b[k]:+.{n}f}" for k, n in (("pesq", 2), ("stoi", 3), ("si_sdr", 2)))
+
+
 def teacher_ablation_section(rows, sets, summary, scores) -> list[str]:
     """Each mode with each teacher (read from the checkpoint's config), its best valid
     SI-SDR, scores on every set, and the difference to the same mode with the random twin.
@@ -94,8 +99,7 @@ def teacher_ablation_section(rows, sets, summary, scores) -> list[str]:
         name = "–" if not t else _short(t)
         b = f"{best['valid_si_sdr']:.2f} dB ({best['step']})" if best.get("step") else "–"
         tw = twins.get(label)
-        delta = "–" if tw is None or t is None or t.startswith("random") else " / ".join(
-            f"{summ[0][k] - tw[0][k]:+.{n}f}" for k, n in (("pesq", 2), ("stoi", 3), ("si_sdr", 2)))
+        delta = "–" if tw is None or t is None or t.startswith("random") else score_delta(summ[0], tw[0])
         md.append(f"| {label} | {name} | {b} | " + " | ".join(scores(s).replace(" | ", " / ") for s in summ)
                   + f" | {delta} |")
     return md + [""]
