@@ -282,7 +282,8 @@ class Trainer:
             o.load_state_dict(ck["extra_optimizers"][k])
         self.step, self.best = ck["step"], ck["best"]
         _set_rng_state(ck["rng"])
-        self._log(f"resumed from {path} at step {self.step} (best valid SI-SDR {self.best['valid_si_sdr']:.2f} dB "
+        metric = self.best.get("metric", "SI-SDR (dB)")
+        self._log(f"resumed from {path} at step {self.step} (best valid {metric} {self.best['valid_si_sdr']:.3f} "
                   f"at step {self.best['step']})")
 
     def _save(self, name: str) -> None:
