@@ -83,3 +83,14 @@ def test_whisper_and_sphinx_recognise_real_speech(fox):
     assert pn == len(ref) and pe / pn < 0.7 and pe / pn < oe / on - 0.2
     # speech with its level scaled gives the same phones: the input is peak-normalised
     assert sphinx.phone_sequence(fox * 0.01) == sphinx.phone_sequence(fox)
+
+
+def test_rank_agreement_of_an_error_rate_with_stoi():
+    from seslib.bin.results_wer import rank_agreement
+    rows = [{"wer": 10.0, "stoi": 0.9}, {"wer": 20.0, "stoi": 0.8}, {"wer": 30.0, "stoi": 0.7}]
+    assert rank_agreement(rows) == "ρ = +1.00 (3 rows)"
+    assert rank_agreement([dict(r, wer=100 - r["wer"]) for r in rows]) == "ρ = -1.00 (3 rows)"
+    assert rank_agreement(rows[:2]) == "–" and rank_agreement(rows, "per_sphinx") == "–"
+    # one swapped pair out of three ranks: rho = 1 - 6 * 2 / (3 * 8) = 0.5
+    assert rank_agreement([{"wer": 20.0, "stoi": 0.9}, {"wer": 10.0, "stoi": 0.8}, {"wer": 30.0, "stoi": 0.7}]) \
+        == "ρ = +0.50 (3 rows)"

@@ -37,4 +37,20 @@ def snr_section(rows, main_set: str, snr_sets, summary, main_snr: str = "-5 dB")
                          + (f"{s['wer']:.1f}" if s.get("wer") is not None else "–"))
         per = summary(d, main_set).get("per_sphinx")
         md.append(f"| {label} | " + " | ".join(cells) + f" | {'–' if per is None else f'{per:.1f}'} |")
-    return md + [""]
+    agree = [rank_agreement([summary(d, t) for _, d in rows]) for t in sets]
+    per = rank_agreement([summary(d, main_set) for _, d in rows], "per_sphinx")
+    md.append("| *does the error rate rank as STOI does?* | " + " | ".join(agree) + f" | {per} |")
+    return md + ["", "Last row: Spearman's rank correlation between minus the error rate (WER; PER in the last column) "
+                 "and STOI over the rows of each column (+1: the recogniser orders the systems exactly as STOI does; "
+                 "0 or below: it does not rank them).", ""]
+
+
+def rank_agreement(summaries, key: str = "wer") -> str:
+    """Spearman's rho between -``key`` (an error rate) and STOI over systems, as a table cell
+    ("–" for fewer than 3 systems with that error rate)."""
+    pairs = [(-s[key], s["stoi"]) for s in summaries if s.get(key) is not None]
+    if len(pairs) < 3:
+        return "–"
+    from scipy.stats import spearmanr
+    rho = spearmanr([p[0] for p in pairs], [p[1] for p in pairs]).statistic
+    return f"ρ = {rho:+.2f} ({len(pairs)} rows)"
