@@ -238,3 +238,7 @@ def test_stage_totals_count_this_tables_systems_only(tmp_path):
     # base_long was trained by another run into the same exp/: not this run's time
     assert lines == ["| 0 | 1 | 1.0 min |", "| 2 | 1 | 2.0 min |", "| 3 | 1 | 5.0 min |", "| 4 | 2 | 0.6 min |",
                      "| 5 | 2 | 3.4 min |", "| all | 7 | 0.20 h |"]
+    # a teacher pre-trained by an earlier run, not used by this one: its stage-2 stamp is left out
+    (tmp_path / "2_teacher_check_tiny.done").write_text(json.dumps({"name": "2_teacher_check_tiny", "elapsed_s": 30}))
+    lines = stage_totals(tmp_path, ["noisy", "base", "peer_rnnoise"], ["test"], stage2={"2_teacher_check_tiny"})
+    assert lines[1] == "| 2 | 1 | 0.5 min |"

@@ -134,14 +134,17 @@ def stage_times(stamp_dir: Path) -> list[str]:
     return lines
 
 
-def stage_totals(stamp_dir: Path, systems, sets) -> list[str]:
-    """Wall time per stage number, summed over the stamps of this table's systems (stages 0-2 whole;
-    stamps of systems trained by other runs into the same exp/ are left out)."""
+def stage_totals(stamp_dir: Path, systems, sets, stage2=None) -> list[str]:
+    """Wall time per stage number, summed over the stamps of this table's systems (stages 0-1 whole;
+    stage 2: the stamps named in ``stage2``, all when it is None; stamps of systems trained by
+    other runs into the same exp/ are left out)."""
     names = set(systems) | {s[len("peer_"):] for s in systems if s.startswith("peer_")}
     totals, counts = {}, {}
     for p in stamp_dir.glob("*.done"):
         st = json.loads(p.read_text())
         name, stage = st["name"], st["name"].split("_", 1)[0]
+        if stage == "2" and stage2 is not None and name not in stage2:
+            continue
         if stage in ("3", "4", "5"):
             what = name.split("_", 2)[-1] if stage != "3" else name[len("3_train_"):]
             if stage != "3":
@@ -355,12 +358,16 @@ def main(argv=None) -> int:
     md += ["## Environment", "", *environment(recipe), ""]
     times = stage_times(Path(args.stamp_dir))
     if times:
+        # stage 2 of this run: the teacher pre-training when its table is shown, the content checks shown
+        stage2 = {f"2_teacher_check_{Path(f).stem}" for f in args.teacher_check}
+        if args.teacher_dir and Path(args.teacher_dir).is_dir():
+            stage2.add("2_teacher")
         systems = [Path(r[1]).name for r in args.row + args.ablation_row + args.teacher_row + args.pretrain_row
                    + args.finetune_row + args.snr_row] + args.trained
         md += ["## Stage wall times", "", "Per stage, the systems of these tables (run one after another, so the "
                "sum is the run's time when nothing else ran beside it):", "",
                "| stage | stamps | wall time |", "|---|---|---|",
-               *stage_totals(Path(args.stamp_dir), systems, args.sets + args.snr_sets),
+               *stage_totals(Path(args.stamp_dir), systems, args.sets + args.snr_sets, stage2),
                "", "| stage | what | wall time | finished |", "|---|---|---|---|", *times, ""]
     atomic_write_text(args.out, "\n".join(md))
     print("\n".join(md))
