@@ -36,6 +36,9 @@ def load_model(path, map_location="cpu", teacher=None):
     model = GCRN(**ck["model_config"])
     spec = ck.get("enhancer")
     if spec:
+        if spec.get("kind") == "student":
+            raise ValueError(f"{path} holds a teacher-shaped student (mode distill_student), not an enhancer; "
+                             f"use it as a teacher spec (Teacher('{path}'))")
         if spec.get("kind") not in ("concat", "resynth"):
             raise ValueError(f"{path}: unknown enhancer kind {spec.get('kind')!r}")
         from .teacher import Teacher

@@ -177,7 +177,7 @@ def test_describe_systems_puts_what_init_reads_first(tmp_path, capsys, monkeypat
                        "loop": "mode: base\ninit: [{checkpoint: exp/loop/best.pt, parts: [encoder]}]\n"}.items():
         (tmp_path / f"train_{name}_x.yaml").write_text(text)
     args = ["--conf-dir", str(tmp_path), "--tag", "x", "--corpus", "mini", "--recipe-dir", str(tmp_path),
-            "--ablation", "", "--teacher-ablation", "", "--teacher", "whisper-tiny.en"]
+            "--ablation", "", "--teacher-ablation", "", "--teacher", "whisper-tiny.en", "--analysis", "false"]
     assert describe_systems.main(args + ["--modes", "", "--pretraining", "ft"]) == 0
     out = capsys.readouterr().out
     assert "systems='enc dec ft'" in out and "enhance_systems='dec ft'" in out

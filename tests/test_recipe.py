@@ -78,7 +78,7 @@ MODES = "base concat_ws distill_embed distill_output adversarial_ws"
 
 
 def test_full_pipeline_tiny(tmp_path, env):
-    """Stages 0-6 at tiny size: teacher pre-training and dump, training of base, SSL and
+    """Stages 0-7 at tiny size: teacher pre-training and dump, training of base, SSL and
     distillation modes, enhance, score (with a peer), results table."""
     rec = copy_recipe(tmp_path / "r")
     common = ["--mini-conf", "conf/data_mini_tiny.yaml", "--train-conf-tag", "tiny", "--teacher-conf",
@@ -86,7 +86,7 @@ def test_full_pipeline_tiny(tmp_path, env):
               "--teacher-ablation", "random pretrain", "--teacher-ablation-modes", "distill_embed",
               "--teacher-check-sentences", "3",
               "--pretraining", "pipeline_l1 finetune_l1_teacher",  # + what they are initialised from
-              "--test-snrs", "0"]
+              "--test-snrs", "0", "--train-seeds", "2", "--seed-systems", "concat_ws"]
     r = subprocess.run(["./run.sh", *common, "--nproc", "2"],
                        cwd=rec, env=dict(env, OMP_NUM_THREADS="1"), capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -101,7 +101,9 @@ def test_full_pipeline_tiny(tmp_path, env):
               "3_train_pretrain_enc_l1", "3_train_pretrain_dec_teacher", "3_train_pipeline_l1",
               "3_train_finetune_l1_teacher", "4_enhance_pretrain_dec_teacher_test", "5_score_pipeline_l1_test",
               "5_score_finetune_l1_teacher_test", "1_mix_test_snr0", "5_score_noisy_test_snr0",
-              "5_score_pipeline_l1_test_snr0", "5_score_base_test_snr0"):
+              "5_score_pipeline_l1_test_snr0", "5_score_base_test_snr0",
+              "3_train_student", "3_train_resynth_student", "4_enhance_resynth_student_test", "6_lags", "6_spectra",
+              "3_train_base_seed2", "4_enhance_concat_ws_seed2_test", "5_score_concat_ws_seed2_test"):
         assert (rec / "exp" / "stages" / f"{s}.done").is_file(), s
     # the encoder pre-training does not enhance; Tables 2-3 and the teacher ablation: first test set only
     for s in ("4_enhance_pretrain_enc_l1_test", "4_enhance_pipeline_l1_test_heldout",
@@ -153,6 +155,17 @@ def test_full_pipeline_tiny(tmp_path, env):
         assert "| RNNoise |" in text
     s = json.loads((rec / "exp" / "base" / "score_test" / "summary.json").read_text())
     assert s["utterances"] == 4 and "wer" in s
+    # the analysis: bootstrap intervals, seed spread, lag statistics, the student, decoded speech, figures
+    assert "| Feature Concat-ws | Base |" in text.split("## Which differences are established")[1]
+    seeds = text.split("## Training-seed spread")[1].split("\n## ")[0]
+    assert "| Base | 2 |" in seeds and "| Feature Concat-ws | 2 |" in seeds
+    import yaml
+    assert yaml.safe_load((rec / "exp" / "base_seed2" / "config.yaml").read_text())["train"]["seed"] == 2
+    emb = text.split("## The teacher's embeddings")[1]
+    assert "| teacher, last layer (Fig. 3) (384) |" in emb and "| teacher-shaped student (Fig. 4) (384) |" in emb
+    assert "| Base GCRN bottleneck" in emb and "mean cosine" in emb and "| (c) student |" in emb
+    assert (rec / "figures" / "lags_teacher.png").is_file() and (rec / "figures" / "spectrograms.png").is_file()
+    assert "](figures/lags_student.png)" in emb
     # everything done: a rerun skips all stages
     r = subprocess.run(["./run.sh", *common, "--stage", "2", "--stop-stage", "5"],
                        cwd=rec, env=env, capture_output=True, text=True)

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 stage=0
-stop_stage=6
+stop_stage=7
 corpus=mini          # mini: embedded corpus synthesised offline; dns: DNS Challenge + LibriSpeech (db.sh)
 nj=2                 # parallel jobs
 force=false          # rerun the selected stages even when done
@@ -13,11 +13,9 @@ mini_conf=conf/data_mini.yaml   # size, voices and noises of the mini corpus
 train_snr="-5 5"     # paper, Sec. 3.1: train and valid mixed at uniform -5..5 dB
 test_snr="-5 -5"     # paper, Sec. 3.1: test at a fixed -5 dB
 test_snrs="0 5"      # extra test sets data/test_snr<X>: the test speech and noise again at X dB, where WER can rank
-heldout_systems=auto # systems scored on the held-out-voice set besides the data ablation (auto: base concat
-                     # concat_ws distill_embed distill_output)
+heldout_systems=auto # systems scored on the held-out-voice set (auto: base concat concat_ws distill_embed distill_output)
 snr_systems=auto     # systems scored on them (auto: Base, Feature Concat-ws and the L1 rows of Tables 2-3)
-sphinx_systems=auto  # systems also scored with PocketSphinx's phone error rate (auto: Base, Concat-ws,
-                     # the distillation rows that Whisper's WER could favour, and Tables 2-3)
+sphinx_systems=auto  # + PocketSphinx phone errors (auto: base concat_ws distill_embed distill_output; Tables 2-3)
 dns_train_hours=100  # DNS: hours of training mixtures
 dns_valid_hours=1    # DNS: hours of validation mixtures
 dns_segment_seconds=10  # DNS: length of each mixture cut from the clean files
@@ -45,15 +43,18 @@ nproc=1              # training processes per node (torchrun data parallel; GPUs
 torchrun_args="--standalone"  # multi-node: e.g. "--nnodes 2 --node-rank 0 --rdzv-backend c10d --rdzv-endpoint HOST:29400"
 peers="rnnoise dfn3 noisereduce"  # on-device peers scored beside the GCRN (missing ones are skipped)
 asr_model=           # CTranslate2 Whisper dir for WER (default: bundled tiny.en)
+analysis=auto        # stage 6: teacher-shaped student, lag statistics, spectra of decoded speech (auto: true)
+train_seeds="2 3"    # stage 6: Base and the rows that differ from it, retrained with these training seeds
+seed_systems=auto    # which (auto: Base + the rows whose SI-SDR differs by the paired bootstrap, at most
+max_seed_systems=3   #   max_seed_systems of them, the largest differences first)
 
 help_message="Usage: $0 [options]
 Stages:
   0  sources: speech and noise of the corpus -> data/local/<corpus>/{train,valid,test}
      (mini: synthesised offline; dns: scanned from DNS_ROOT and LIBRISPEECH_ROOT in db.sh)
   1  mixtures: noisy/clean/noise data dirs -> data/{train,valid,test,test_heldout}
-     (train/valid SNR uniform in train_snr, tests at test_snr; validated), the test set again at
-     each SNR of test_snrs -> data/test_snr<X>; a simulated
-     room impulse response bank for reverberation augmentation -> data/rirs
+     (train/valid SNR uniform in train_snr, tests at test_snr), the test set again at each SNR of
+     test_snrs -> data/test_snr<X>; simulated room impulse responses (reverberation) -> data/rirs
   2  teachers: pre-train a small wav2vec 2.0 offline (when "pretrain" is used) -> exp/teacher/teacher;
      content check of each teacher against its random twin -> exp/teacher_check/<teacher>.json;
      dump teacher features of data/train where a system reads dumped ones -> dump/<teacher>/train
@@ -65,8 +66,12 @@ Stages:
      \$snr_systems, and test, test_heldout with each peer in \$peers -> exp/<system>/enhanced_<set>
   5  score clean reference, noisy input, models and peers: PESQ, STOI, SI-SDR, Whisper WER; on test,
      PocketSphinx phone errors for \$sphinx_systems, Tables 2-3 and the noisy input -> exp/<system>/score_<set>
-  6  results: Table 1, held-out voices, data and teacher ablations, Tables 2-3, WER against SNR,
-     content checks, stage times -> RESULTS.md
+     (stages 3-5 also train the teacher-shaped student and decode speech from its embeddings)
+  6  analysis: lag statistics of teacher, random twin, student, Base and Embed. distillation
+     (Figs. 3-4), high-band energy and spectrograms of decoded speech (Fig. 5) -> exp/analysis;
+     the seed spread: Base and the rows that differ from it retrained with each of \$train_seeds
+  7  results: Table 1, held-out voices, data and teacher ablations, Tables 2-3, WER against SNR,
+     bootstrap intervals, seed spread, analysis, content checks, stage times -> RESULTS.md
 Options:
   --stage N               first stage to run (default $stage)
   --stop-stage N          last stage to run (default $stop_stage)
@@ -79,26 +84,19 @@ Options:
   --test-snr 'LO HI'      test SNR range in dB (default '$test_snr')
   --test-snrs 'X ...'     extra test sets at these SNRs (default '$test_snrs'; '' for none): the test set's
                           speech and noise mixed again at X dB -> data/test_snr<X>
-  --heldout-systems 'S ...'  systems scored on test_heldout besides the data ablation (default $heldout_systems:
-                          base concat concat_ws distill_embed distill_output)
-  --snr-systems 'S ...'   systems scored on those sets (default $snr_systems: base concat_ws
-                          pretrain_dec_frozen_l1 pipeline_l1 finetune_l1_frozen)
+  --heldout-systems 'S ...'  systems scored on test_heldout besides the data ablation (default $heldout_systems)
+  --snr-systems 'S ...'   systems scored on those sets (default $snr_systems)
   --sphinx-systems 'S ...'  systems whose scoring adds PocketSphinx's phone error rate, an ASR that shares
-                          nothing with the teacher (default $sphinx_systems: base concat_ws distill_embed
-                          distill_output, and Tables 2-3)
-  --dns-train-hours H     DNS training hours (default $dns_train_hours)
-  --dns-valid-hours H     DNS validation hours (default $dns_valid_hours)
-  --dns-segment-seconds S DNS mixture length (default $dns_segment_seconds)
-  --dns-test-utts N       DNS test set size (default $dns_test_utts)
+                          nothing with the teacher (default $sphinx_systems; Tables 2-3 always)
+  --dns-train-hours H, --dns-valid-hours H, --dns-segment-seconds S, --dns-test-utts N  DNS: training and
+                          validation hours, mixture length, test utterances ($dns_train_hours, $dns_valid_hours, $dns_segment_seconds, $dns_test_utts)
   --modes 'M ...'         training modes (default: all of Table 1:
                           '$modes')
   --ablation 'S ...'      data-ablation systems, conf/train_<S>_<tag>.yaml (default $ablation:
                           mini -> 'base_static base_dynmix'; '' for none)
   --num-rirs N            simulated RIRs for reverberation augmentation (default $num_rirs)
-  --teacher T             the teacher (default $teacher: whisper-tiny.en for mini, the bundled Whisper
-                          tiny.en encoder, a supervised ASR model; facebook/wav2vec2-base for dns, the
-                          paper's): whisper-tiny.en, a hub id, a save_pretrained or CTranslate2 dir,
-                          random:<spec>, or pretrain (stage 2 pre-trains a small wav2vec 2.0 offline)
+  --teacher T             the teacher (default $teacher; see the comment at its assignment in run.sh):
+                          whisper-tiny.en, a hub id, a save_pretrained or CTranslate2 dir, random:<spec>, pretrain
   --teacher-conf FILE     offline teacher pre-training config (default conf/teacher_<corpus>.yaml)
   --teacher-ablation 'T ...'  other teachers for the teacher ablation: random (the main teacher's random
                           twin), pretrain, or specs (default $teacher_ablation: mini -> 'random'; 'random
@@ -106,10 +104,8 @@ Options:
   --teacher-ablation-modes 'M ...'  modes of the teacher ablation (default '$teacher_ablation_modes')
   --teacher-check true|false|auto  content check of the teachers (default $teacher_check: mini only)
   --teacher-check-sentences N  sentences of the content check (default $teacher_check_sentences)
-  --pretraining 'S ...'   systems of Tables 2-3 (default: all; '' for none), with what they are initialised
-                          from: pretrain_dec_frozen_{l1,l2,cos} (decoder on the frozen encoder pre-trained
-                          with that loss), pretrain_dec_teacher (decoder from teacher embeddings),
-                          pipeline_{l1,l2,cos} (encoder -> that decoder), finetune_l1_{frozen,teacher} (Table 3)
+  --pretraining 'S ...'   systems of Tables 2-3 and what their init reads (default: all; '' for none):
+                          pretrain_dec_{frozen_l1,frozen_l2,frozen_cos,teacher}, pipeline_{l1,l2,cos}, finetune_l1_{frozen,teacher}
   --teacher-features F    dumped (stage 2 writes ark/scp), online (teacher in the training loop), or
                           auto: online for systems that mix dynamically (default $teacher_features)
   --train-conf-tag T      use conf/train_<mode>_T.yaml (default: the corpus name)
@@ -117,6 +113,11 @@ Options:
   --torchrun-args 'ARGS'  rendezvous options of torchrun (default '$torchrun_args'; multi-node: see run.sh)
   --peers 'P ...'         peers to compare (default '$peers'; '' for none)
   --asr-model DIR         Whisper model (CTranslate2) for WER (default: bundled tiny.en)
+  --analysis true|false|auto  the student, lag statistics and spectra (default $analysis: true)
+  --train-seeds 'N ...'   extra training seeds of the seed spread (default '$train_seeds'; '' for none)
+  --seed-systems 'S ...'  systems of the seed spread (default $seed_systems: Base and the Table 1 and 3
+                          rows whose SI-SDR differs from Base's by the paired bootstrap, decided after stage 5)
+  --max-seed-systems N    at most N rows besides Base for auto (default $max_seed_systems)
   --config FILE           shell file of option assignments, read before the options after it
 A finished stage whose inputs and config are unchanged is skipped; one whose inputs or
 config changed is rebuilt from scratch; a killed stage resumes where it stopped."
@@ -184,12 +185,14 @@ for x in $test_snrs; do [ -f "data/test_snr$x/wav.scp" ] && test_sets="$test_set
 teacher_conf=${teacher_conf:-conf/teacher_${corpus}.yaml}
 conf_tag=${train_conf_tag:-$corpus}
 # systems, teachers, stage inputs and result rows (see python -m seslib.bin.describe_systems --help)
-plan=$(python -m seslib.bin.describe_systems --conf-dir conf --conf-tag "$conf_tag" --corpus "$corpus" \
+plan_systems() { plan=$(python -m seslib.bin.describe_systems --conf-dir conf --conf-tag "$conf_tag" --corpus "$corpus" \
   --recipe-dir "$PWD" --modes "$modes" --ablation "$ablation" --teacher "$teacher" --teacher-ablation "$teacher_ablation" \
   --teacher-ablation-modes "$teacher_ablation_modes" --teacher-features "$teacher_features" \
   --teacher-check "$teacher_check" --pretraining "$pretraining" --peers "$peers" --test-sets "$test_sets" \
-  --heldout-systems "$heldout_systems" --snr-systems "$snr_systems" --sphinx-systems "$sphinx_systems" --asr-model "$asr_model")
-eval "$plan"
+  --heldout-systems "$heldout_systems" --snr-systems "$snr_systems" --sphinx-systems "$sphinx_systems" --asr-model "$asr_model" \
+  --analysis "$analysis" --train-seeds "$train_seeds" --seed-systems "$seed_systems" --max-seed-systems "$max_seed_systems")
+  eval "$plan"; }
+plan_systems
 
 if selected 2 && [ -n "$teacher_users" ]; then
   if [ "$pretrain_used" = true ]; then
@@ -214,27 +217,29 @@ if selected 2 && [ -n "$teacher_users" ]; then
   done
 fi
 
+launcher=(python)
+# shellcheck disable=SC2206
+[ "$nproc" -gt 1 ] && launcher=(python -m torch.distributed.run $torchrun_args --nproc-per-node "$nproc")
+train() {  # train SYSTEM
+  # shellcheck disable=SC2086
+  run_stage --name "3_train_$1" --title "train $1 (${s_conf[$1]})" --inputs ${s_inputs[$1]} \
+    --config "${s_cfg[$1]}" --outputs "exp/$1/best.pt" --scratch "exp/$1" -- \
+    "${launcher[@]}" -m seslib.bin.train --config "${s_conf[$1]}" --train-dir data/train --valid-dir data/valid \
+      --out "exp/$1" ${s_set[$1]}
+}
+enhance() {  # enhance SET SYSTEM
+  run_stage --name "4_enhance_${2}_$1" --title "enhance $1 with $2$([ "${s_input[$2]}" = wav.scp ] || echo " (input: ${s_input[$2]})")" \
+    --inputs "exp/$2/best.pt" "data/$1/${s_input[$2]}" --outputs "exp/$2/enhanced_$1/wav.scp" \
+    --scratch "exp/$2/enhanced_$1" -- python -m seslib.bin.enhance --model "exp/$2/best.pt" \
+      "data/$1" "exp/$2/enhanced_$1" --nj "$nj" --input-scp "${s_input[$2]}"
+}
 if selected 3; then
-  launcher=(python)
-  # shellcheck disable=SC2206
-  [ "$nproc" -gt 1 ] && launcher=(python -m torch.distributed.run $torchrun_args --nproc-per-node "$nproc")
-  for mode in $systems; do
-    # shellcheck disable=SC2086
-    run_stage --name "3_train_$mode" --title "train $mode (${s_conf[$mode]})" --inputs ${s_inputs[$mode]} \
-      --config "${s_cfg[$mode]}" --outputs "exp/$mode/best.pt" --scratch "exp/$mode" -- \
-      "${launcher[@]}" -m seslib.bin.train --config "${s_conf[$mode]}" --train-dir data/train --valid-dir data/valid \
-        --out "exp/$mode" ${s_set[$mode]}
-  done
+  for mode in $systems; do train "$mode"; done
 fi
 
 if selected 4; then
   for set in $test_sets; do
-    for mode in ${set_systems[$set]}; do
-      run_stage --name "4_enhance_${mode}_$set" --title "enhance $set with $mode$([ "${s_input[$mode]}" = wav.scp ] || echo " (input: ${s_input[$mode]})")" \
-        --inputs "exp/$mode/best.pt" "data/$set/${s_input[$mode]}" --outputs "exp/$mode/enhanced_$set/wav.scp" \
-        --scratch "exp/$mode/enhanced_$set" -- python -m seslib.bin.enhance --model "exp/$mode/best.pt" \
-          "data/$set" "exp/$mode/enhanced_$set" --nj "$nj" --input-scp "${s_input[$mode]}"
-    done
+    for mode in ${set_systems[$set]}; do enhance "$set" "$mode"; done
     [[ "$set" == test_snr* ]] && continue  # peers: on the -5 dB sets
     for p in $peers_available; do
       run_stage --name "4_enhance_${p}_$set" --title "enhance $set with peer $p" \
@@ -266,11 +271,30 @@ if selected 5; then
   done
 fi
 
+main_set=${test_sets%% *}
 if selected 6; then
+  if [ "$analysis" = true ]; then
+    run_stage --name 6_lags --title "lag statistics of embeddings (Figs. 3-4)" --inputs data/test/spk1.scp \
+      data/test/wav.scp $(for s in student base distill_embed; do [ -f "exp/$s/best.pt" ] && echo "exp/$s/best.pt"; done) \
+      --config "${lag_args[*]}" --outputs exp/analysis/lags/lags.json --scratch exp/analysis/lags -- \
+      python -m seslib.bin.lag_stats --data-dir "data/$main_set" --out exp/analysis/lags "${lag_args[@]}" --quiet
+    [ ${#spectra_args[@]} -gt 0 ] && run_stage --name 6_spectra --title "high band of speech decoded from embeddings (Fig. 5)" \
+      --inputs data/test/spk1.scp exp/pretrain_dec_teacher/enhanced_test exp/resynth_student/enhanced_test \
+      --config "${spectra_args[*]}" --outputs exp/analysis/spectra/spectra.json --scratch exp/analysis/spectra -- \
+      python -m seslib.bin.resynth_spectra --ref-dir "data/$main_set" --out exp/analysis/spectra "${spectra_args[@]}"
+  fi
+  plan_systems  # again: which rows differ from Base is known once they are scored (stage 5)
+  [ -n "$seed_chosen" ] && echo "$(date '+%F %T') seed spread: $seed_chosen"
+  for s in $seed_systems; do
+    train "$s"; enhance "$main_set" "$s"; score "$main_set" "$s" "exp/$s/enhanced_$main_set/wav.scp"
+  done
+fi
+
+if selected 7; then
   # shellcheck disable=SC2086
   python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages "${results_args[@]}" \
     --sets $(for t in $test_sets; do [[ "$t" == test_snr* ]] || echo "$t"; done) \
     --snr-sets $(for t in $test_sets; do [[ "$t" == test_snr* ]] && echo "$t"; done) \
     --title "Results: corpus $corpus, test sets at $(echo "$test_snr" | awk '$1==$2{print $1; next}{print $1".."$2}') dB SNR" \
-    --note "Generated by \`./run.sh --corpus $corpus --modes '$modes' --ablation '$ablation' --teacher '$teacher' --teacher-ablation '$teacher_ablation' --pretraining '$pretraining'\` (stage 6 writes this file). Test sets: $(for t in $test_sets; do echo "$t ($(wc -l < data/$t/wav.scp) utterances)"; done | paste -sd, | sed 's/,/, /g'). Training configs: conf/train_<system>_${conf_tag}.yaml; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")$([ "$teacher" = whisper-tiny.en ] && echo " (the encoder of the bundled Whisper tiny.en: a supervised ASR model, not an SSL model; no SSL weights ship offline)")."
+    --note "Generated by \`./run.sh --corpus $corpus --modes '$modes' --ablation '$ablation' --teacher '$teacher' --teacher-ablation '$teacher_ablation' --pretraining '$pretraining'\` (stage 7 writes this file). Test sets: $(for t in $test_sets; do echo "$t ($(wc -l < data/$t/wav.scp) utterances)"; done | paste -sd, | sed 's/,/, /g'). Training configs: conf/train_<system>_${conf_tag}.yaml; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")$([ "$teacher" = whisper-tiny.en ] && echo " (the encoder of the bundled Whisper tiny.en: a supervised ASR model, not an SSL model; no SSL weights ship offline)")."
 fi

@@ -49,10 +49,13 @@ from pathlib import Path
 
 from .. import augment
 from ..modes import get_mode
+from .describe_analysis import ANALYSIS_SYSTEMS, add_options, analysis_systems, plan_analysis
 from .train import load_config
 
 #: separates a system from the teacher it was trained with in teacher-ablation names
 TEACHER_SEP = "_teacher-"
+#: ``S_seed<N>``: system S trained again with training seed N (the seed spread of the analysis)
+_SEED = re.compile(r"^(.+)_seed(\d+)$")
 
 #: value of each "auto" option per corpus ("*": any other corpus)
 AUTO = {
@@ -63,6 +66,7 @@ AUTO = {
     "teacher_check": {"mini": "true", "*": "false"},
     "snr_systems": {"*": "base concat_ws pretrain_dec_frozen_l1 pipeline_l1 finetune_l1_frozen"},
     "sphinx_systems": {"*": "base concat_ws distill_embed distill_output"},
+    "analysis": {"*": "true"},
     "pretraining": {"*": "pretrain_dec_frozen_l1 pretrain_dec_frozen_l2 pretrain_dec_frozen_cos pretrain_dec_teacher "
                          "pipeline_l1 pipeline_l2 pipeline_cos finetune_l1_frozen finetune_l1_teacher"},
 }
@@ -121,9 +125,15 @@ def tag(name: str, recipe_dir: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", prefix + rest)
 
 
+def split_seed(system: str) -> tuple[str, int | None]:
+    """``("S", N)`` for ``S_seed<N>``, ``(system, None)`` otherwise."""
+    m = _SEED.match(system)
+    return (m.group(1), int(m.group(2))) if m else (system, None)
+
+
 def describe(conf_dir: Path, conf_tag: str, system: str):
     """(config path, config dict, Mode) of ``system``; PlanError naming the file when it cannot."""
-    base, _, teacher = system.partition(TEACHER_SEP)
+    base, _, teacher = split_seed(system)[0].partition(TEACHER_SEP)
     path = conf_dir / f"train_{base}_{conf_tag}.yaml"
     if not path.is_file():
         raise PlanError(f"no training config {path} for system '{system}'")
@@ -159,10 +169,66 @@ def with_dependencies(conf_dir: Path, conf_tag: str, systems) -> list[str]:
     return out
 
 
+def _exp_system(path) -> str | None:
+    parts = Path(str(path)).parts
+    return parts[1] if len(parts) > 2 and parts[0] == "exp" else None
+
+
+def fixed_teacher(cfg: dict) -> str | None:
+    """A teacher that the config fixes to another system's checkpoint (``teacher.path: exp/<S>/...``,
+    e.g. the teacher-shaped student): kept instead of the recipe's teacher."""
+    path = (cfg.get("teacher") or {}).get("path")
+    return path if path and _exp_system(path) else None
+
+
 def init_systems(cfg: dict) -> list[str]:
-    """Systems whose checkpoints (``exp/<S>/...``) the config's ``init`` reads."""
-    return [Path(i["checkpoint"]).parts[1] for i in cfg.get("init") or []
-            if len(Path(i["checkpoint"]).parts) > 2 and Path(i["checkpoint"]).parts[0] == "exp"]
+    """Systems whose checkpoints (``exp/<S>/...``) the config's ``init`` (or a fixed teacher) reads."""
+    found = [_exp_system(i["checkpoint"]) for i in cfg.get("init") or []] + [_exp_system(fixed_teacher(cfg) or "")]
+    return [s for s in found if s]
+
+
+def system_plan(a, s: str, teacher: str, by_tag: dict, common: Path) -> dict:
+    """How run.sh trains and enhances system ``s``: ``conf``, ``inputs`` (stage inputs), ``cfg`` (the
+    stage's config string), ``sets`` (``--set`` overrides), ``input`` (what stage 4 feeds it),
+    ``teacher`` (its run.sh teacher name, None without one or with a fixed one), ``mode``, ``config``."""
+    conf_dir = Path(a.conf_dir)
+    path, cfg, mode = describe(conf_dir, a.conf_tag, s)
+    dynamic = bool(cfg["data"]["dynamic_mixing"])
+    inputs = [str(path)] + ([str(common)] if common.is_file() else []) + ["data/train", "data/valid"]
+    tcfg, sets, t = "", [], None
+    fixed = fixed_teacher(cfg)
+    if mode.uses_teacher and fixed:  # the config names another system's checkpoint
+        tcfg = f"teacher={fixed}"
+    elif mode.uses_teacher:
+        t = by_tag.get(split_seed(s)[0].partition(TEACHER_SEP)[2], teacher)
+        tp = teacher_path(t, teacher, a.recipe_dir)
+        feats = a.teacher_features if a.teacher_features != "auto" else ("online" if dynamic else "dumped")
+        sets = [f"teacher.path={tp}", f"teacher.features={feats}"]
+        if feats == "dumped":
+            dump = f"dump/{tag(tp, a.recipe_dir)}/train"
+            sets.append(f"teacher.dump_dir={dump}")
+            inputs.append(dump)
+        local = _RANDOM.sub(r"\2", tp)
+        if Path(local).is_dir() or local == teacher_path("pretrain", teacher, a.recipe_dir):  # (made in stage 2)
+            inputs.append(local)
+        tcfg = f"teacher={t} features={feats}"
+    aug = augment.merge_defaults(cfg["augment"])
+    if "reverb" in augment.enabled(aug) and dynamic:
+        inputs.append(str(Path(aug["reverb"]["rir_scp"]).parent))
+    inputs += [i["checkpoint"] for i in cfg.get("init") or []] + ([fixed] if fixed else [])
+    seed = split_seed(s)[1]
+    if seed is not None:
+        sets.append(f"train.seed={seed}")
+    return {"conf": str(path), "inputs": " ".join(inputs), "sets": sets, "teacher": t, "mode": mode, "config": cfg,
+            "cfg": f"mode={s} {tcfg}",  # (the trailing space of teacher-less systems keeps old stamps valid)
+            "input": "spk1.scp" if cfg["mode"] == "pretrain_dec_teacher" else "wav.scp"}
+
+
+def _record(out: dict, s: str, e: dict) -> None:
+    out["s_conf"][s], out["s_inputs"][s], out["s_cfg"][s] = e["conf"], e["inputs"], e["cfg"]
+    out["s_set"][s] = " ".join(["--set"] + e["sets"]) if e["sets"] else ""
+    if e["mode"].enhances:
+        out["s_input"][s] = e["input"]
 
 
 def plan(a) -> dict:
@@ -177,8 +243,10 @@ def plan(a) -> dict:
     systems = modes + ablation + (["base"] if ablation and "base" not in modes else [])
     teacher_systems = [f"{m}{TEACHER_SEP}{tag(t, a.recipe_dir)}" for t in tabl for m in a.teacher_ablation_modes.split()]
     pretraining = resolve_auto("pretraining", a.pretraining, a.corpus).split()
+    a.analysis = resolve_auto("analysis", a.analysis, a.corpus)
     conf_dir = Path(a.conf_dir)
-    systems = with_dependencies(conf_dir, a.conf_tag, _unique(systems + teacher_systems + pretraining))
+    systems = with_dependencies(conf_dir, a.conf_tag, _unique(systems + teacher_systems + pretraining
+                                                              + analysis_systems(a.analysis == "true")))
     by_tag = {tag(t, a.recipe_dir): t for t in tabl}
     common = conf_dir / f"train_common_{a.conf_tag}.yaml"
     out = {"s_conf": {}, "s_inputs": {}, "s_cfg": {}, "s_set": {}, "s_input": {}}
@@ -186,38 +254,16 @@ def plan(a) -> dict:
     first = set(modes + ablation + teacher_systems)
     users, s_teacher = [], {}
     for s in systems:
-        path, cfg, mode = describe(conf_dir, a.conf_tag, s)
-        dynamic = bool(cfg["data"]["dynamic_mixing"])
-        inputs = [str(path)] + ([str(common)] if common.is_file() else []) + ["data/train", "data/valid"]
-        tcfg, sets = "", []
-        if mode.uses_teacher:
-            t = by_tag.get(s.partition(TEACHER_SEP)[2], teacher)
+        e = system_plan(a, s, teacher, by_tag, common)
+        if e["teacher"]:
             users.append(s)
-            s_teacher[s] = t
-            tp = teacher_path(t, teacher, a.recipe_dir)
-            feats = a.teacher_features if a.teacher_features != "auto" else ("online" if dynamic else "dumped")
-            sets = [f"teacher.path={tp}", f"teacher.features={feats}"]
-            if feats == "dumped":
-                dump = f"dump/{tag(tp, a.recipe_dir)}/train"
-                sets.append(f"teacher.dump_dir={dump}")
-                inputs.append(dump)
-            local = _RANDOM.sub(r"\2", tp)
-            if Path(local).is_dir() or local == teacher_path("pretrain", teacher, a.recipe_dir):  # (made in stage 2)
-                inputs.append(local)
-            tcfg = f"teacher={t} features={feats}"
-        aug = augment.merge_defaults(cfg["augment"])
-        if "reverb" in augment.enabled(aug) and dynamic:
-            inputs.append(str(Path(aug["reverb"]["rir_scp"]).parent))
-        inputs += [i["checkpoint"] for i in cfg.get("init") or []]
-        if mode.enhances:
+            s_teacher[s] = e["teacher"]
+        if e["mode"].enhances:
             enhance.append(s)
-            out["s_input"][s] = "spk1.scp" if cfg["mode"] == "pretrain_dec_teacher" else "wav.scp"
-            if s not in first and (cfg["mode"] != "base" or cfg["init"]):  # from the pre-training list
+            cfg = e["config"]
+            if s not in first and s not in ANALYSIS_SYSTEMS and (cfg["mode"] != "base" or cfg["init"]):  # pre-training
                 (table3 if cfg["mode"] == "base" and cfg["train"]["max_steps"] > 0 else table2).append(s)
-        out["s_conf"][s] = str(path)
-        out["s_inputs"][s] = " ".join(inputs)
-        out["s_cfg"][s] = f"mode={s} {tcfg}"  # (the trailing space of teacher-less systems keeps old stamps valid)
-        out["s_set"][s] = " ".join(["--set"] + sets) if sets else ""
+        _record(out, s, e)
     used = _unique(s_teacher.values())
     dump_teachers = _unique(s_teacher[s] for s in users if "teacher.features=dumped" in out["s_set"][s])
     paths = {t: teacher_path(t, teacher, a.recipe_dir) for t in used}
@@ -243,9 +289,15 @@ def plan(a) -> dict:
     out["set_systems"] = {t: " ".join(enhance if i == 0 else heldout if "heldout" in t else snr if t.startswith("test_snr")
                                       else enhance) for i, t in enumerate(sets)}
     out["set_refs"] = {t: "noisy" if t.startswith("test_snr") else "clean noisy" for t in sets}
-    sphinx = set(resolve_auto("sphinx_systems", a.sphinx_systems, a.corpus).split()) | set(table2) | set(table3)
+    sphinx = (set(resolve_auto("sphinx_systems", a.sphinx_systems, a.corpus).split()) | set(table2) | set(table3)
+              | set(ANALYSIS_SYSTEMS))
     out["s_asr"] = {s: "whisper" + (" sphinx_per" if s in sphinx else "") for s in enhance}
     out["s_asr"].update(clean="whisper sphinx", noisy="whisper sphinx_per")
+    analysis = plan_analysis(a, systems, modes, table3, teacher_path(teacher, teacher, a.recipe_dir))
+    for s in analysis["seed_systems"].split():
+        _record(out, s, system_plan(a, s, teacher, by_tag, common))
+        out["s_asr"][s] = "whisper"
+    out.update(analysis)
     from ..asr import describe_decoding
     # the scoring stage's config: what changes a score; the parts at their historical defaults (greedy,
     # Whisper only) are left out so that stamps written before they existed stay valid
@@ -254,6 +306,15 @@ def plan(a) -> dict:
     out["score_cfg"] = {s: f"asr={a.asr_model}{extra}" + ("" if r == "whisper" else f" recognisers={r}")
                         for s, r in out["s_asr"].items()}
     out["score_cfg_whisper"] = f"asr={a.asr_model}{extra}"
+    if analysis["analysis"] == "true":
+        out["results_args"] += ["--analysis-dir", "exp/analysis"]
+        out["results_args"] += [x for s, lab in (("pretrain_dec_teacher", "(b) teacher"), ("resynth_student", "(c) student"))
+                                if s in systems for x in ["--decoded-row", lab, f"exp/{s}"]]
+        if "student" in systems:
+            out["results_args"] += ["--student", "exp/student/best.pt"]
+    seeds = a.train_seeds.split()
+    for s in _unique(split_seed(x)[0] for x in analysis["seed_systems"].split()):
+        out["results_args"] += ["--seed-row", LABELS.get(s, s), " ".join([f"exp/{s}"] + [f"exp/{s}_seed{n}" for n in seeds])]
     untabled = [s for s in systems if s not in enhance]
     if untabled:
         out["results_args"] += ["--trained", *untabled]
@@ -344,6 +405,7 @@ def main(argv=None) -> int:
     p.add_argument("--snr-systems", default="auto", help="systems scored on the test_snr* sets, or auto")
     p.add_argument("--sphinx-systems", default="auto",
                    help="systems whose scoring adds the independent recogniser's phone error rate, or auto")
+    add_options(p)
     a = p.parse_args(argv)
     a.recipe_dir = str(Path(a.recipe_dir).resolve())
     try:

@@ -45,7 +45,9 @@ import numpy as np
 
 from .. import augment, logutil
 from ..fileutil import atomic_write_text
+from .results_analysis import analysis_section
 from .results_pretrain import table2_section, table3_section
+from .results_stats import intervals_section, seed_section
 from .results_teacher import content_check_section, pretrain_section, teacher_ablation_section
 from .results_wer import snr_section
 
@@ -268,6 +270,29 @@ def ablation_section(rows, sets, stamp_dir: Path) -> list[str]:
     return md + [""]
 
 
+def comparisons(args) -> list[tuple[str, list]]:
+    """The groups of the bootstrap section: ``(title, [(label, dir, reference dir, reference label)])``."""
+    base = next((d for _, d, src in args.row if Path(d).name == "base"), None)
+    groups = []
+    if base:
+        groups.append(("Table 1 and the peers, minus Base", [(label, d, base, "Base") for label, d, src in args.row
+                                                             if src not in ("clean", "noisy") and d != base]))
+    abl = [(label, d) for label, d, src in args.ablation_row if src not in ("clean", "noisy")]
+    groups.append(("Data ablation, each minus the row before it",
+                   [(label, d, ref_d, ref_l) for (ref_l, ref_d), (label, d) in zip(abl, abl[1:])]))
+    twins = {label: d for label, d, _ in args.teacher_row if "_teacher-random" in Path(d).name}
+    groups.append(("Teacher ablation, each minus the same mode with the random twin",
+                   [(f"{label} ({Path(d).name})", d, twins[label], "random twin") for label, d, _ in args.teacher_row
+                    if label in twins and d != twins[label] and Path(d).name != "base"]))
+    noisy = next((d for _, d, src in args.row if src == "noisy"), None)
+    if noisy:
+        groups.append(("Table 2, minus the noisy input", [(label, d, noisy, "Noisy input") for label, d, _ in args.pretrain_row
+                                                         if "(i)" not in label]))
+    if base:
+        groups.append(("Table 3, minus Base", [(label, d, base, "Base") for label, d, _ in args.finetune_row if d != base]))
+    return groups
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m seslib.bin.results", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -294,6 +319,13 @@ def main(argv=None) -> int:
     p.add_argument("--trained", nargs="*", default=[],
                    help="systems trained by the run but in no table (e.g. the encoder pre-training): their stage "
                         "times count in the totals")
+    p.add_argument("--seed-row", nargs=2, action="append", default=[], metavar=("LABEL", "SYSTEM_DIRS"),
+                   help="a system of the seed-spread table: label and its dirs, one per training seed (space-separated)")
+    p.add_argument("--analysis-dir", help="the embedding analysis's outputs (exp/analysis: lags/, spectra/)")
+    p.add_argument("--decoded-row", nargs=2, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR"),
+                   help="speech decoded from embeddings, (b) teacher or (c) student in LABEL (Fig. 5)")
+    p.add_argument("--student", help="checkpoint of the teacher-shaped student (Sec. 3.5)")
+    p.add_argument("--fig-dir", help="where the figures go, linked from --out (default: figures/ beside it)")
     p.add_argument("--teacher-check", nargs="*", default=[], help="content-check JSON files (seslib.bin.teacher_check)")
     p.add_argument("--teacher-dir", help="experiment dir of the offline-pre-trained teacher (exp/teacher): "
                                          "adds its training summary")
@@ -350,6 +382,13 @@ def main(argv=None) -> int:
                              Path(args.stamp_dir))
     if args.snr_row:
         md += snr_section(args.snr_row, args.sets[0], args.snr_sets, _summary)
+    md += intervals_section(comparisons(args), args.sets[0])
+    if args.seed_row:
+        md += seed_section(args.seed_row, args.sets[0])
+    if args.analysis_dir:
+        fig_dir = Path(args.fig_dir) if args.fig_dir else Path(args.out).resolve().parent / "figures"
+        md += analysis_section(Path(args.analysis_dir), args.student, args.decoded_row, _summary, args.sets[0],
+                               Path(args.stamp_dir), fig_dir)
     teacher_md = content_check_section(args.teacher_check)
     if args.teacher_dir and Path(args.teacher_dir).is_dir():
         teacher_md += pretrain_section(Path(args.teacher_dir))

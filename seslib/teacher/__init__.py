@@ -20,6 +20,9 @@ Specs (one string, as run.sh's ``--teacher`` and the training config's ``teacher
 - ``random:<spec>`` (``random@SEED:<spec>``): the same architecture with random weights
   (seed 0 unless given), the control that separates what a teacher knows from what an
   extra loss term does.
+- a seslib checkpoint (``exp/student/best.pt``) of a teacher-shaped student
+  (:class:`seslib.models.student.TeacherShapedStudent`, paper Sec. 3.5), trained to
+  predict a teacher's last layer.
 
 See :mod:`seslib.teacher.ssl` and :mod:`seslib.teacher.whisper` for how each family's
 input is normalised and its frames aligned.
@@ -41,7 +44,8 @@ ACCEPTED = ("whisper-tiny.en (the bundled Whisper tiny.en encoder, offline); a h
             "facebook/wav2vec2-base, facebook/hubert-base-ls960, microsoft/wavlm-base-plus or openai/whisper-tiny "
             "(needs a reachable hub); a directory written by save_pretrained (Wav2Vec2, HuBERT, WavLM, "
             "Data2VecAudio, Whisper) or a CTranslate2 Whisper directory (model.bin); random:<spec> or "
-            "random@SEED:<spec> for the same architecture with random weights")
+            "random@SEED:<spec> for the same architecture with random weights; a checkpoint (.pt) of a "
+            "teacher-shaped student (mode distill_student)")
 
 _RANDOM = re.compile(r"^random(?:@(\d+))?:(.+)$")
 
@@ -83,6 +87,8 @@ def _build(spec: str, base: str, seed: int | None):
         d = bundled_dir(base)
         return whisper.load_ct2(d, random_init), base
     path = Path(base).expanduser()
+    if path.suffix == ".pt" and _looks_like_path(base):
+        return _student(spec, path, seed)
     if _looks_like_path(base):
         if not path.is_dir():
             raise TeacherSpecError(spec, f"{path} is not a directory" if path.exists() else
@@ -112,6 +118,33 @@ def _build(spec: str, base: str, seed: int | None):
         raise TeacherSpecError(spec, f"unsupported front end: {exc}") from None
     raise TeacherSpecError(spec, f"model type '{kind}' is not a supported teacher family "
                            f"({', '.join(sorted(ssl.FAMILIES))}, whisper)")
+
+
+def architecture(spec: str, seed: int = 0):
+    """(backend with fresh random weights, canonical spec) of a teacher's architecture: the
+    network of a :class:`seslib.models.student.TeacherShapedStudent`. Any ``random:`` prefix
+    of ``spec`` is ignored."""
+    base, _ = parse_spec(str(spec).strip())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        try:
+            return _build(spec, base, seed)
+        except ModelBinError as exc:
+            raise TeacherSpecError(spec, f"unreadable CTranslate2 model: {exc}") from None
+
+
+def _student(spec: str, path: Path, seed: int | None):
+    """(backend, canonical spec) of a trained teacher-shaped student's checkpoint."""
+    if not path.is_file():
+        raise TeacherSpecError(spec, f"no such checkpoint {path}")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    info = ck.get("enhancer") if isinstance(ck, dict) else None
+    if not info or info.get("kind") != "student":
+        raise TeacherSpecError(spec, f"{path} is not a checkpoint of a teacher-shaped student (mode distill_student)")
+    backend, _ = _build(info["teacher"], parse_spec(info["teacher"])[0], 0)
+    if seed is None:  # random:<student.pt> keeps the random weights
+        backend.load_state_dict({k[len("encoder."):]: v for k, v in ck["model"].items()}, strict=True)
+    return backend, str(path.resolve())
 
 
 class Teacher(nn.Module):
