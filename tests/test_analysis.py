@@ -174,7 +174,7 @@ def test_describe_plans_the_analysis_and_the_seed_spread(tmp_path, capsys):
 
 
 def test_seed_table_calls_a_difference_real_only_beyond_the_seed_spread(tmp_path, monkeypatch):
-    """Seeds of Base at 1.0..1.4 dB; A at 2.0..2.2 (separate); B at 1.3..1.6 (its first seed differs from
+    """Seeds of Base at 1.0..1.4 dB; A at 2.0..2.2 (separate); B at 1.3..1.6 (its first seed, +0.3 dB, differs from
     Base's by the bootstrap, but the seed ranges overlap)."""
     import json
 
@@ -183,7 +183,7 @@ def test_seed_table_calls_a_difference_real_only_beyond_the_seed_spread(tmp_path
     rng = np.random.default_rng(0)
     utt = rng.normal(0, 3, 200)
     utt -= utt.mean()
-    for name, means in {"base": (1.0, 1.4, 1.2), "a": (2.0, 2.2, 2.1), "b": (1.6, 1.3, 1.5)}.items():
+    for name, means in {"base": (1.0, 1.4, 1.2), "a": (2.0, 2.2, 2.1), "b": (1.3, 1.6, 1.5)}.items():
         for i, m in enumerate(means):
             d = tmp_path / "exp" / (name if i == 0 else f"{name}_seed{i + 1}") / "score_test"
             _scores(d, utt + m + rng.normal(0, 0.05, 200))
@@ -196,5 +196,9 @@ def test_seed_table_calls_a_difference_real_only_beyond_the_seed_spread(tmp_path
     assert line["A"].endswith("| +0.90 | yes |")
     assert line["B"].endswith("| +0.27 | no: seed ranges overlap |")
     assert "| 1.20 (1.00..1.40) |" in line["Base"] and line["Base"].endswith("| – | – |")
-    md = "\n".join(intervals_section([("T", [("A", "exp/a", "exp/base", "Base")])], "test"))
+    comps = [("T", [("A", "exp/a", "exp/base", "Base"), ("B", "exp/b", "exp/base", "Base")])]
+    md = "\n".join(intervals_section(comps, "test"))
     assert "| A | Base | +0.00 [+0.00, +0.00] | +0.000 [+0.000, +0.000] | +1.0" in md and "+0.0 [+0.0, +0.0] | 200 |" in md
+    md = "\n".join(intervals_section(comps, "test", rows[0][1].split()))  # Base's seeds span 0.40 dB
+    line = {r.split(" | ")[0][2:]: r for r in md.splitlines() if r.startswith("| ")}
+    assert "(0.40 dB)" in md and line["A"].endswith("| 200 | yes |") and line["B"].endswith("| 200 | no |")

@@ -382,7 +382,8 @@ def main(argv=None) -> int:
                              Path(args.stamp_dir))
     if args.snr_row:
         md += snr_section(args.snr_row, args.sets[0], args.snr_sets, _summary)
-    md += intervals_section(comparisons(args), args.sets[0])
+    base_seeds = next((dirs.split() for _, dirs in args.seed_row if Path(dirs.split()[0]).name == "base"), None)
+    md += intervals_section(comparisons(args), args.sets[0], base_seeds)
     if args.seed_row:
         md += seed_section(args.seed_row, args.sets[0])
     if args.analysis_dir:

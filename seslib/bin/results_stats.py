@@ -16,9 +16,11 @@ def _cell(r: dict | None, nd: int) -> str:
     return f"{r['diff']:+.{nd}f} [{r['low']:+.{nd}f}, {r['high']:+.{nd}f}]{star}"
 
 
-def interval_rows(comparisons, test_set: str) -> list[str]:
+def interval_rows(comparisons, test_set: str, seed_width: float | None = None) -> list[str]:
     """Table lines, one per ``(label, system_dir, reference_dir, reference_label)``, of the paired
-    bootstrap of the system minus its reference; comparisons whose scores are missing are left out."""
+    bootstrap of the system minus its reference; comparisons whose scores are missing are left out.
+    With ``seed_width`` (the range of Base's SI-SDR over training seeds) a last column says whether
+    the SI-SDR difference is beyond it."""
     lines, cache = [], {}
 
     def scores(d):
@@ -31,26 +33,37 @@ def interval_rows(comparisons, test_set: str) -> list[str]:
         except (FileNotFoundError, ValueError):
             continue
         n = max((v["n"] for v in r.values()), default=0)
-        lines.append(f"| {label} | {ref_label} | " + " | ".join(_cell(r.get(k), nd) for k, _, nd in METRICS) + f" | {n} |")
+        beyond = "" if seed_width is None else (" – |" if "si_sdr" not in r else
+                                                f" {'yes' if abs(r['si_sdr']['diff']) > seed_width else 'no'} |")
+        lines.append(f"| {label} | {ref_label} | " + " | ".join(_cell(r.get(k), nd) for k, _, nd in METRICS)
+                     + f" | {n} |" + beyond)
     return lines
 
 
-def intervals_section(groups, test_set: str) -> list[str]:
+def intervals_section(groups, test_set: str, base_seeds=None) -> list[str]:
     """Paired bootstrap intervals (95 %, 1000 resamples, seed 0) of each row minus its reference.
 
     Args:
         groups: ``(title, comparisons)``, comparisons as in :func:`interval_rows`.
+        base_seeds: Base's dirs, one per training seed: adds whether each SI-SDR difference
+            exceeds Base's range over seeds.
     """
+    spread = seed_spread(base_seeds, test_set) if base_seeds and len(base_seeds) > 1 else None
+    width = max(spread["si_sdr"]) - min(spread["si_sdr"]) if spread and "si_sdr" in spread else None
     md = ["## Which differences are established: paired bootstrap over test utterances", "",
           f"Each row minus its reference on {test_set}, with the 95 % interval of the difference from 1000 paired "
           "resamples of the test utterances (seed 0; the same utterances drawn for both systems). PESQ, STOI and "
           "SI-SDR: difference of the means; WER: difference of corpus WER in points, errors and reference words "
           "resampled together. `*`: the interval excludes zero. This measures test-sample noise only: a model "
-          "trained again with another seed differs by more (next section).", ""]
-    head = ["| System | minus | " + " | ".join(name for _, name, _ in METRICS) + " | utterances |",
-            "|---|---|" + "---|" * len(METRICS) + "---|"]
+          "trained again with another seed differs by more (next section)"
+          + ("" if width is None else f"; the last column says whether the SI-SDR difference exceeds Base's range over "
+             f"its {len(base_seeds)} training seeds ({width:.2f} dB), the smallest difference that training noise alone "
+             "does not produce here") + ".", ""]
+    extra = "" if width is None else " beyond Base's seed range? |"
+    head = ["| System | minus | " + " | ".join(name for _, name, _ in METRICS) + " | utterances |" + extra,
+            "|---|---|" + "---|" * len(METRICS) + "---|" + ("---|" if extra else "")]
     for title, comparisons in groups:
-        rows = interval_rows(comparisons, test_set)
+        rows = interval_rows(comparisons, test_set, width)
         if rows:
             md += [f"**{title}**", "", *head, *rows, ""]
     return md
