@@ -159,7 +159,7 @@ def test_describe_plans_the_analysis_and_the_seed_spread(tmp_path, capsys):
     out = capsys.readouterr().out
     # the decoder fed the student's embeddings comes after the student and the decoder it copies
     assert "systems='base good same student pretrain_dec_teacher resynth_student'" in out
-    assert "seed_systems='base_seed2 base_seed3 good_seed2 good_seed3'" in out  # 'same' does not differ
+    assert "seed_runs='base_seed2 base_seed3 good_seed2 good_seed3'" in out  # 'same' does not differ
     assert "[base_seed2]='--set train.seed=2'" in out and "[good_seed3]='--set train.seed=3'" in out
     # the fixed teacher is kept (no --set teacher.path), is a stage input, and the main teacher is not
     assert "[resynth_student]=''" in out and "exp/student/best.pt'" in out
@@ -168,7 +168,8 @@ def test_describe_plans_the_analysis_and_the_seed_spread(tmp_path, capsys):
     assert "--seed-row Base 'exp/base exp/base_seed2 exp/base_seed3'" in out
     assert "exp/resynth_student/best.pt" not in out.split("results_args=")[1].split("\n")[0]  # in no table
     assert describe_systems.main(args + ["--seed-systems", "same"]) == 0
-    assert "seed_systems='same_seed2 same_seed3'" in capsys.readouterr().out
+    # Base, the spread's reference, comes with any list
+    assert "seed_runs='base_seed2 base_seed3 same_seed2 same_seed3'" in capsys.readouterr().out
     assert describe_systems.main(args + ["--seed-systems", "nope"]) == 1
     assert "not trained by this run" in capsys.readouterr().err
 
@@ -202,3 +203,11 @@ def test_seed_table_calls_a_difference_real_only_beyond_the_seed_spread(tmp_path
     md = "\n".join(intervals_section(comps, "test", rows[0][1].split()))  # Base's seeds span 0.40 dB
     line = {r.split(" | ")[0][2:]: r for r in md.splitlines() if r.startswith("| ")}
     assert "(0.40 dB)" in md and line["A"].endswith("| 200 | yes |") and line["B"].endswith("| 200 | no |")
+    from seslib.bin.results_stats import seed_cost
+    stamps = tmp_path / "stages"
+    stamps.mkdir()
+    for name, sec in (("3_train_base_seed2", 300), ("3_train_base_seed3", 330), ("3_train_base", 999),
+                      ("4_enhance_base_seed2_test", 20), ("5_score_base_seed2_test", 40), ("5_score_base_test", 90)):
+        (stamps / f"{name}.done").write_text(json.dumps({"name": name, "elapsed_s": sec}))
+    # only the extra seeds count: 630 s of training, 60 s of enhancement and scoring
+    assert seed_cost(stamps, rows[:1]) == "2 extra trainings, 10 min, and 1 min of enhancement and scoring (stage stamps)"

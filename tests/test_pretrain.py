@@ -188,8 +188,8 @@ def test_describe_systems_puts_what_init_reads_first(tmp_path, capsys, monkeypat
     assert describe_systems.main(args + ["--modes", "", "--pretraining", "ft", "--test-sets",
                                          "test test_heldout test_snr0", "--snr-systems", "ft enc"]) == 0
     out = capsys.readouterr().out
-    assert "declare -A set_systems=([test]='dec ft' [test_heldout]='' [test_snr0]=ft)" in out
-    assert "declare -A set_refs=([test]='clean noisy' [test_heldout]='clean noisy' [test_snr0]=noisy)" in out
+    assert "declare -gA set_systems=([test]='dec ft' [test_heldout]='' [test_snr0]=ft)" in out
+    assert "declare -gA set_refs=([test]='clean noisy' [test_heldout]='clean noisy' [test_snr0]=noisy)" in out
     assert "[ft]='whisper sphinx_per'" in out and "[clean]='whisper sphinx'" in out  # Tables 2-3: + phone errors
     # a score's config names the decoding and the recognisers
     assert "[ft]='asr= decoding=beam_size=1, no_repeat_ngram_size=3 recognisers=whisper sphinx_per'" in out

@@ -86,7 +86,8 @@ def test_full_pipeline_tiny(tmp_path, env):
               "--teacher-ablation", "random pretrain", "--teacher-ablation-modes", "distill_embed",
               "--teacher-check-sentences", "3",
               "--pretraining", "pipeline_l1 finetune_l1_teacher",  # + what they are initialised from
-              "--test-snrs", "0", "--train-seeds", "2", "--seed-systems", "concat_ws"]
+              "--test-snrs", "0", "--train-seeds", "2", "--seed-systems", "concat_ws",
+              "--ablation", "base_static base_dynmix"]
     r = subprocess.run(["./run.sh", *common, "--nproc", "2"],
                        cwd=rec, env=dict(env, OMP_NUM_THREADS="1"), capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]

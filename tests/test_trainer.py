@@ -124,7 +124,8 @@ def _plan(tmp_path, capsys, *args):
     import subprocess
     from seslib.bin import describe_systems
     rc = describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "--corpus", "mini",
-                                "--recipe-dir", str(tmp_path), "--teacher", "whisper-tiny.en", "--pretraining", "", *args])
+                                "--recipe-dir", str(tmp_path), "--teacher", "whisper-tiny.en", "--pretraining", "", "--analysis", "false",
+                                *args])
     out = capsys.readouterr()
     if rc:
         return None, out.err

@@ -22,8 +22,7 @@ dns_segment_seconds=10  # DNS: length of each mixture cut from the clean files
 dns_test_utts=500    # DNS: LibriSpeech test-clean utterances in the test set (paper: 500)
 modes="base concat concat_ws distill_embed distill_embed_ws distill_output adversarial adversarial_ws triplet triplet_ws"
                      # training modes, the rows of the paper's Table 1 (conf/train_<mode>_<train_conf_tag>.yaml)
-ablation=auto        # extra Base systems of the data ablation (static / dynamic mixing / + augmentation);
-                     # auto: mini -> "base_static base_dynmix", dns -> none
+ablation=auto        # extra Base systems of the data ablation, e.g. "base_static base_dynmix" (auto: none)
 num_rirs=150         # simulated room impulse responses for reverberation augmentation (stage 1)
 teacher=auto         # the frozen teacher (seslib.teacher spec): whisper-tiny.en (bundled, offline), a hub id
                      # (facebook/wav2vec2-base), a save_pretrained or CTranslate2 dir, random:<spec>, or "pretrain"
@@ -46,7 +45,7 @@ asr_model=           # CTranslate2 Whisper dir for WER (default: bundled tiny.en
 analysis=auto        # stage 6: teacher-shaped student, lag statistics, spectra of decoded speech (auto: true)
 train_seeds="2 3"    # stage 6: Base and the rows that differ from it, retrained with these training seeds
 seed_systems=auto    # which (auto: Base + the rows whose SI-SDR differs by the paired bootstrap, at most
-max_seed_systems=3   #   max_seed_systems of them, the largest differences first)
+max_seed_systems=2   #   max_seed_systems of them, the largest differences first)
 
 help_message="Usage: $0 [options]
 Stages:
@@ -92,8 +91,8 @@ Options:
                           validation hours, mixture length, test utterances ($dns_train_hours, $dns_valid_hours, $dns_segment_seconds, $dns_test_utts)
   --modes 'M ...'         training modes (default: all of Table 1:
                           '$modes')
-  --ablation 'S ...'      data-ablation systems, conf/train_<S>_<tag>.yaml (default $ablation:
-                          mini -> 'base_static base_dynmix'; '' for none)
+  --ablation 'S ...'      data-ablation systems, conf/train_<S>_<tag>.yaml (default $ablation: none;
+                          issue 8's study: 'base_static base_dynmix', about 16 min on the mini corpus)
   --num-rirs N            simulated RIRs for reverberation augmentation (default $num_rirs)
   --teacher T             the teacher (default $teacher; see the comment at its assignment in run.sh):
                           whisper-tiny.en, a hub id, a save_pretrained or CTranslate2 dir, random:<spec>, pretrain
@@ -115,7 +114,7 @@ Options:
   --asr-model DIR         Whisper model (CTranslate2) for WER (default: bundled tiny.en)
   --analysis true|false|auto  the student, lag statistics and spectra (default $analysis: true)
   --train-seeds 'N ...'   extra training seeds of the seed spread (default '$train_seeds'; '' for none)
-  --seed-systems 'S ...'  systems of the seed spread (default $seed_systems: Base and the Table 1 and 3
+  --seed-systems 'S ...'  rows of the seed spread, Base always among them (default $seed_systems: Base and the Table 1 and 3
                           rows whose SI-SDR differs from Base's by the paired bootstrap, decided after stage 5)
   --max-seed-systems N    at most N rows besides Base for auto (default $max_seed_systems)
   --config FILE           shell file of option assignments, read before the options after it
@@ -254,11 +253,12 @@ asr_opt=(); [ -n "$asr_model" ] && asr_opt=(--asr-model "$asr_model")
 score() {  # score SET SYSTEM HYP_SCP; the second recogniser on the main test set only
   local rec=whisper cfg=$score_cfg_whisper
   [ "$1" = "${test_sets%% *}" ] && [ -n "${s_asr[$2]:-}" ] && rec=${s_asr[$2]} && cfg=${score_cfg[$2]}
+  local asr=(--asr $rec); [ "$rec" = none ] && asr=(--no-asr)
   # shellcheck disable=SC2086
   run_stage --name "5_score_${2}_$1" --title "score $2 on $1" --inputs "$3" "data/$1/spk1.scp" "data/$1/text" \
     --config "$cfg" --outputs "exp/$2/score_$1/summary.json" --scratch "exp/$2/score_$1" -- \
     python -m seslib.bin.score --ref-dir "data/$1" --hyp "$3" --out "exp/$2/score_$1" --system "$2" --nj "$nj" \
-      --asr $rec "${asr_opt[@]}"
+      "${asr[@]}" "${asr_opt[@]}"
 }
 if selected 5; then
   for set in $test_sets; do
@@ -285,7 +285,7 @@ if selected 6; then
   fi
   plan_systems  # again: which rows differ from Base is known once they are scored (stage 5)
   [ -n "$seed_chosen" ] && echo "$(date '+%F %T') seed spread: $seed_chosen"
-  for s in $seed_systems; do
+  for s in $seed_runs; do
     train "$s"; enhance "$main_set" "$s"; score "$main_set" "$s" "exp/$s/enhanced_$main_set/wav.scp"
   done
 fi

@@ -9,7 +9,8 @@ Assignments (added to those of :mod:`seslib.bin.describe_systems`):
                     student, Base and the embedding distillation (those trained)
   spectra_args      seslib.bin.resynth_spectra's: the decoder of teacher embeddings given the
                     teacher's embeddings (Fig. 5 b) and the student's (Fig. 5 c)
-  seed_systems      S_seed<N> for each S of the seed spread and each N of --train-seeds
+  seed_runs         S_seed<N> for each S of the seed spread and each N of --train-seeds (not named
+                    seed_systems: run.sh passes its option of that name again when stage 6 re-plans)
   seed_chosen       the systems of the spread (Base first) and why, for the log
 """
 from __future__ import annotations
@@ -55,7 +56,7 @@ def plan_analysis(a, systems, table1, table3, teacher_spec: str) -> dict:
     """The assignments of the module docstring; ``systems``: those stage 3 trains, ``table1``/``table3``:
     the candidate rows of the seed spread, ``teacher_spec``: the main teacher's seslib.teacher spec."""
     on = a.analysis == "true"
-    out = {"analysis": "true" if on else "false", "lag_args": [], "spectra_args": [], "seed_systems": "",
+    out = {"analysis": "true" if on else "false", "lag_args": [], "spectra_args": [], "seed_runs": "",
            "seed_chosen": ""}
     if on:
         lag = ["--source", f"teacher={teacher_spec}", "--source", f"random=random:{teacher_spec}", "--reference", "teacher"]
@@ -71,12 +72,14 @@ def plan_analysis(a, systems, table1, table3, teacher_spec: str) -> dict:
             candidates = [s for s in list(table1) + list(table3) if s != "base"]
             chosen, reason = choose_seed_systems(candidates, a.recipe_dir, a.test_sets.split()[0], a.max_seed_systems)
         else:
-            chosen, reason = a.seed_systems.split(), "--seed-systems"
+            # Base is the reference of the spread: always in it
+            chosen = ["base"] + [s for s in a.seed_systems.split() if s != "base"]
+            reason = "--seed-systems"
             unknown = [s for s in chosen if s not in systems]
             if unknown:
                 from .describe_systems import PlanError
                 raise PlanError(f"--seed-systems: {' '.join(unknown)} not trained by this run")
-        out["seed_systems"] = " ".join(f"{s}_seed{n}" for s in chosen for n in seeds)
+        out["seed_runs"] = " ".join(f"{s}_seed{n}" for s in chosen for n in seeds)
         out["seed_chosen"] = f"{' '.join(chosen)} ({reason})" if chosen else reason
     return out
 
@@ -87,5 +90,5 @@ def add_options(p) -> None:
     p.add_argument("--seed-systems", default="auto",
                    help="systems retrained with each of --train-seeds, or auto: Base and the rows (Tables 1, 3) "
                         "whose SI-SDR differs from Base's by the paired bootstrap")
-    p.add_argument("--max-seed-systems", type=int, default=3,
-                   help="auto: at most this many rows besides Base, the largest differences first (default 3)")
+    p.add_argument("--max-seed-systems", type=int, default=2,
+                   help="auto: at most this many rows besides Base, the largest differences first (default 2)")

@@ -16,7 +16,8 @@ prints bash assignments (values quoted) that run.sh evaluates:
                     set: all; *heldout*: heldout_systems; test_snr*: the --snr-systems)
   set_refs[SET]     the reference rows scored on it: clean (not on test_snr*: the same speech) and noisy
   score_cfg[S], score_cfg_whisper   the scoring stage's config string, with s_asr[S] / Whisper only
-  s_asr[S]          recognisers of each system's and reference row's scoring (seslib.bin.score --asr):
+  s_asr[S]          recognisers of each system's and reference row's scoring (seslib.bin.score --asr;
+                    "none": --no-asr, the seed systems):
                     whisper everywhere; + sphinx_per (phone error rate) for --sphinx-systems, the noisy
                     input and Tables 2-3; + sphinx (its slow word search too) for the clean speech
   teacher_users     the systems that use a teacher
@@ -60,7 +61,7 @@ _SEED = re.compile(r"^(.+)_seed(\d+)$")
 #: value of each "auto" option per corpus ("*": any other corpus)
 AUTO = {
     "teacher": {"mini": "whisper-tiny.en", "*": "facebook/wav2vec2-base"},
-    "ablation": {"mini": "base_static base_dynmix", "*": ""},
+    "ablation": {"*": ""},  # issue 8's study, "base_static base_dynmix", is opt-in (time budget)
     "teacher_ablation": {"mini": "random", "*": ""},
     "heldout_systems": {"*": "base concat concat_ws distill_embed distill_output"},
     "teacher_check": {"mini": "true", "*": "false"},
@@ -294,9 +295,9 @@ def plan(a) -> dict:
     out["s_asr"] = {s: "whisper" + (" sphinx_per" if s in sphinx else "") for s in enhance}
     out["s_asr"].update(clean="whisper sphinx", noisy="whisper sphinx_per")
     analysis = plan_analysis(a, systems, modes, table3, teacher_path(teacher, teacher, a.recipe_dir))
-    for s in analysis["seed_systems"].split():
+    for s in analysis["seed_runs"].split():
         _record(out, s, system_plan(a, s, teacher, by_tag, common))
-        out["s_asr"][s] = "whisper"
+        out["s_asr"][s] = "none"  # the seed spread is of PESQ / STOI / SI-SDR: no ASR (about 1 min each)
     out.update(analysis)
     from ..asr import describe_decoding
     # the scoring stage's config: what changes a score; the parts at their historical defaults (greedy,
@@ -313,7 +314,7 @@ def plan(a) -> dict:
         if "student" in systems:
             out["results_args"] += ["--student", "exp/student/best.pt"]
     seeds = a.train_seeds.split()
-    for s in _unique(split_seed(x)[0] for x in analysis["seed_systems"].split()):
+    for s in _unique(split_seed(x)[0] for x in analysis["seed_runs"].split()):
         out["results_args"] += ["--seed-row", LABELS.get(s, s), " ".join([f"exp/{s}"] + [f"exp/{s}_seed{n}" for n in seeds])]
     untabled = [s for s in systems if s not in enhance]
     if untabled:
@@ -374,7 +375,7 @@ def to_shell(assignments: dict) -> str:
     for k, v in assignments.items():
         if isinstance(v, dict):
             items = " ".join(f"[{shlex.quote(kk)}]={shlex.quote(vv)}" for kk, vv in v.items())
-            lines.append(f"declare -A {k}=({items})")
+            lines.append(f"declare -gA {k}=({items})")
         elif isinstance(v, list):
             lines.append(f"{k}=({' '.join(shlex.quote(x) for x in v)})")
         else:

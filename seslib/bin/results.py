@@ -47,7 +47,7 @@ from .. import augment, logutil
 from ..fileutil import atomic_write_text
 from .results_analysis import analysis_section
 from .results_pretrain import table2_section, table3_section
-from .results_stats import intervals_section, seed_section
+from .results_stats import intervals_section, seed_cost, seed_section
 from .results_teacher import content_check_section, pretrain_section, teacher_ablation_section
 from .results_wer import snr_section
 
@@ -385,7 +385,7 @@ def main(argv=None) -> int:
     base_seeds = next((dirs.split() for _, dirs in args.seed_row if Path(dirs.split()[0]).name == "base"), None)
     md += intervals_section(comparisons(args), args.sets[0], base_seeds)
     if args.seed_row:
-        md += seed_section(args.seed_row, args.sets[0])
+        md += seed_section(args.seed_row, args.sets[0], seed_cost(Path(args.stamp_dir), args.seed_row))
     if args.analysis_dir:
         fig_dir = Path(args.fig_dir) if args.fig_dir else Path(args.out).resolve().parent / "figures"
         md += analysis_section(Path(args.analysis_dir), args.student, args.decoded_row, _summary, args.sets[0],

@@ -2,6 +2,7 @@
 of every table row against its reference, and the training-seed spread (issue 11)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..analysis.compare import compare, read_scores
@@ -70,7 +71,6 @@ def intervals_section(groups, test_set: str, base_seeds=None) -> list[str]:
 
 
 def _summary(d, test_set):
-    import json
     path = Path(d) / f"score_{test_set}" / "summary.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
@@ -85,6 +85,24 @@ def seed_spread(dirs, test_set: str) -> dict | None:
 
 def _mean_range(values, nd):
     return f"{sum(values) / len(values):.{nd}f} ({min(values):.{nd}f}..{max(values):.{nd}f})"
+
+
+def seed_cost(stamp_dir: Path, seed_rows) -> str:
+    """What the extra seeds cost, from the stage stamps of their systems (``<S>_seed<N>``)."""
+    extra = {Path(d).name for _, dirs in seed_rows for d in dirs.split()[1:]}
+    train = other = 0.0
+    n = 0
+    for p in Path(stamp_dir).glob("*.done"):
+        st = json.loads(p.read_text())
+        name = st.get("name", "")
+        if any(name == f"3_train_{s}" for s in extra):
+            train, n = train + st.get("elapsed_s", 0.0), n + 1
+        elif name.startswith(("4_", "5_")) and any(f"_{s}_" in name for s in extra):
+            other += st.get("elapsed_s", 0.0)
+    if not n:
+        return ""
+    return (f"{n} extra trainings, {train / 60:.0f} min, and {other / 60:.0f} min of enhancement and scoring "
+            "(stage stamps)")
 
 
 def seed_section(seed_rows, test_set: str, cost: str = "") -> list[str]:
