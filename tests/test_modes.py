@@ -25,9 +25,9 @@ def _cfg(mode, corpus, teacher_dir, *sets):
                                            f"teacher.dump_dir={corpus / 'dump'}"] + list(sets))
 
 
-def test_registry_is_table_1_and_the_pretraining():
+def test_registry_is_table_1_the_pretraining_and_the_student():
     assert sorted(MODES) == sorted(TABLE1 + ["pretrain_enc_l1", "pretrain_enc_l2", "pretrain_enc_cos",
-                                             "pretrain_dec_frozen", "pretrain_dec_teacher"])
+                                             "pretrain_dec_frozen", "pretrain_dec_teacher", "distill_student"])
     for name in TABLE1:
         doc = get_mode(name).__doc__
         assert "L_E" in doc or "Sec." in doc, name

@@ -403,7 +403,10 @@ def main(argv=None) -> int:
         if args.teacher_dir and Path(args.teacher_dir).is_dir():
             stage2.add("2_teacher")
         systems = [Path(r[1]).name for r in args.row + args.ablation_row + args.teacher_row + args.pretrain_row
-                   + args.finetune_row + args.snr_row] + args.trained
+                   + args.finetune_row + args.snr_row + args.decoded_row] + args.trained
+        systems += [Path(d).name for _, dirs in args.seed_row for d in dirs.split()]
+        if args.student:
+            systems.append(Path(args.student).parent.name)
         md += ["## Stage wall times", "", "Per stage, the systems of these tables (run one after another, so the "
                "sum is the run's time when nothing else ran beside it):", "",
                "| stage | stamps | wall time |", "|---|---|---|",

@@ -44,7 +44,7 @@ def spectrogram_figure(signals: list[tuple[str, np.ndarray]], utt: str, path: Pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from scipy.signal import spectrogram
-    fig, axes = plt.subplots(len(signals), 1, figsize=(7, 1.9 * len(signals)), sharex=True)
+    fig, axes = plt.subplots(len(signals), 1, figsize=(6, 1.6 * len(signals)), sharex=True)
     for ax, (label, x) in zip(np.atleast_1d(axes), signals):
         f, t, s = spectrogram(x, fs=audio.SAMPLE_RATE, window="hann", nperseg=400, noverlap=240)
         db = 10 * np.log10(s + 1e-12)
