@@ -6,6 +6,9 @@
 #   --config FILE   sources FILE (shell assignments) first; later options override it
 #   --help, -h      prints $help_message and exits
 # A variable whose current value is true or false only takes true or false.
+# Checked after parsing (also what --config set): the variables named in $int_options hold
+# integers >= 0, those in $positive_options integers >= 1, and $stage <= $stop_stage where
+# both exist; otherwise one message and exit 1.
 # Parsing stops at the first argument that does not start with --; the rest stay in "$@".
 
 while true; do
@@ -41,5 +44,17 @@ while true; do
     *) break ;;
   esac
 done
+for __name in ${int_options:-} ${positive_options:-}; do
+  if ! [[ "${!__name}" =~ ^[0-9]+$ ]]; then
+    echo "$0: --${__name//_/-} must be an integer, not '${!__name}'" 1>&2; exit 1
+  fi
+done
+for __name in ${positive_options:-}; do
+  [ "${!__name}" -ge 1 ] || { echo "$0: --${__name//_/-} must be at least 1, not '${!__name}'" 1>&2; exit 1; }
+done
+if [ -n "${stage+set}" ] && [ -n "${stop_stage+set}" ] && [[ "$stage" =~ ^[0-9]+$ ]] \
+    && [[ "$stop_stage" =~ ^[0-9]+$ ]] && [ "$stage" -gt "$stop_stage" ]; then
+  echo "$0: --stage $stage is after --stop-stage $stop_stage: nothing to run" 1>&2; exit 1
+fi
 unset __name __old __opt __val
 true

@@ -3,8 +3,7 @@
 # Enhancement" (Shankar, Tan, Xu, Kumar, arXiv 2403.01369). See README.md at the top.
 set -euo pipefail
 
-stage=0
-stop_stage=7
+stage=0; stop_stage=7   # first and last stage to run
 corpus=mini          # mini: embedded corpus synthesised offline; dns: DNS Challenge + LibriSpeech (db.sh)
 nj=2                 # parallel jobs
 force=false          # rerun the selected stages even when done
@@ -123,6 +122,7 @@ config changed is rebuilt from scratch; a killed stage resumes where it stopped.
 
 cd "$(dirname "$0")"
 . ./cmd.sh
+int_options="stage stop_stage seed num_rirs dns_test_utts teacher_check_sentences max_seed_systems" positive_options="nj nproc"
 . utils/parse_options.sh
 [ $# -ne 0 ] && { echo "$0: unexpected arguments: $*" 1>&2; exit 1; }
 case "$corpus" in mini|dns) ;; *) echo "$0: --corpus must be mini or dns" 1>&2; exit 1 ;; esac

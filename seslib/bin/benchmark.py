@@ -5,10 +5,14 @@
 For each system: parameters (counted), multiply-accumulates per second of audio (GCRN:
 analytic count by layer, checked against PyTorch's FLOP counter; peers: not counted),
 streaming real-time factor on one CPU thread (processing time / audio duration, frame by
-frame, as a device runs it: the GCRN through GCRNStreamer in 20 ms hops, the peers
-through their C libraries in their 10 ms frames), and algorithmic latency (GCRN: the
+frame, as a device runs it: the GCRN through PyTorch's GCRNStreamer and as the exported
+ONNX streaming step (seslib.export) in onnxruntime, both in 20 ms hops; the peers through
+their C libraries in their 10 ms frames), and algorithmic latency (GCRN: the
 largest wait, in samples, between an input sample's arrival and its output, measured on
 the streamer; peers: the output delay measured by cross-correlation).
+
+The ONNX step's time is also split by part of the network (onnxruntime's node profile:
+DFT, encoder, LSTM, decoders, output layers and inverse DFT), beside each part's MACs.
 
 A benchmark, not a test: it asserts nothing and its timings depend on the machine.
 """
@@ -71,6 +75,48 @@ def gcrn_rtf(model: GCRN, x: np.ndarray) -> float:
     return (time.perf_counter() - t0) / (len(x) / 16000)
 
 
+def onnx_rtf(model: GCRN, x: np.ndarray, tmpdir: str, profile: bool = True) -> tuple[float, dict]:
+    """Real-time factor of the exported streaming step in onnxruntime (1 thread), and the
+    share of node time by part of the network (from a second, profiled pass)."""
+    import json
+    from pathlib import Path
+
+    from ..export import OnnxStep, export_onnx, run_steps
+    path = Path(tmpdir) / "gcrn.onnx"
+    export_onnx(model, path)
+    step = OnnxStep(path)
+    run_steps(step, x[:16000], step.shapes)  # warm up
+    t0 = time.perf_counter()
+    run_steps(step, x, step.shapes)
+    rtf = (time.perf_counter() - t0) / (len(x) / 16000)
+    shares = {}
+    if profile:
+        import onnxruntime as ort
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+        opts.enable_profiling = True
+        opts.profile_file_prefix = str(Path(tmpdir) / "prof")
+        step.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        run_steps(step, x, step.shapes)
+        events = json.loads(Path(step.session.end_profiling()).read_text())
+        for e in events:
+            if e.get("cat") != "Node" or not e.get("name", "").endswith("_kernel_time"):
+                continue
+            shares[_part(e["name"])] = shares.get(_part(e["name"]), 0) + e["dur"]
+        total = sum(shares.values()) or 1
+        shares = {k: v / total for k, v in sorted(shares.items(), key=lambda kv: -kv[1])}
+    return rtf, shares
+
+
+def _part(node: str) -> str:
+    """Part of the GCRN an exported node belongs to, from its scope name."""
+    for key, part in (("/out.", "output_linear"), ("/encoder/", "encoder"), ("/lstm/", "lstm"),
+                      ("/decoders/", "decoders")):
+        if key in node:
+            return part
+    return "dft, windows, state copies"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m seslib.bin.benchmark", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -87,10 +133,15 @@ def main(argv=None) -> int:
         model = GCRN().eval()
     x = _signal(args.seconds)
     macs = count_macs_per_second(model)
-    rows = [("GCRN (this recipe)", f"{model.num_parameters() / 1e6:.2f} M",
+    latency = f"{1000 * gcrn_latency(model) / 16000:.1f} ms"
+    rows = [("GCRN (this recipe), PyTorch", f"{model.num_parameters() / 1e6:.2f} M",
              f"{macs['total'] / 1e6:.0f} M (without LSTM: {(macs['total'] - macs['lstm']) / 1e6:.1f} M; "
              f"PyTorch FLOP counter: {flop_counter_macs(model) / 1e6:.1f} M)",
-             f"{gcrn_rtf(model, x):.3f}", f"{1000 * gcrn_latency(model) / 16000:.1f} ms")]
+             f"{gcrn_rtf(model, x):.3f}", latency)]
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        o_rtf, shares = onnx_rtf(model, x, tmp)
+    rows.append(("GCRN (this recipe), ONNX step in onnxruntime", rows[0][1], "the same", f"{o_rtf:.3f}", latency))
     for name, label in (("rnnoise", "RNNoise"), ("dfn3", "DeepFilterNet3")):
         try:
             peer = peers.PEERS[name]()
@@ -116,7 +167,10 @@ def main(argv=None) -> int:
            + ", ".join(f"{k} {v / 1e6:.1f} M" for k, v in macs.items() if k not in ("total", "fft"))
            + ". PyTorch's FLOP counter does not count aten::lstm, so it is compared with the analytic count "
            "without the LSTM; FFTs are not counted. Peers' real-time factors "
-           "include resampling 16 <-> 48 kHz."]
+           "include resampling 16 <-> 48 kHz.", "",
+           "ONNX step, share of onnxruntime's node time by part (MACs per second of the part): "
+           + ", ".join(f"{k} {100 * v:.0f} %" + (f" ({macs[k] / 1e6:.0f} M)" if k in macs else "")
+                       for k, v in shares.items()) + "."]
     text = "\n".join(md)
     print(text)
     if args.out:

@@ -10,7 +10,9 @@
 (seslib.peers) instead of a checkpoint, with its measured delay removed.
 
 ``--streaming`` runs the model frame by frame with carried state (what a device does);
-it gives the same output as the default offline pass. Checkpoints of the ``concat``
+it gives the same output as the default offline pass. ``--engine onnx --model M.onnx``
+runs a streaming step exported by ``python -m seslib.bin.export`` with onnxruntime, hop by
+hop (one thread per job), with the same output as the PyTorch model. Checkpoints of the ``concat``
 modes load their teacher too (from the spec recorded in training, or
 ``--teacher``) and cannot stream. Outputs are 16 kHz float wavs, so
 nothing is clipped. Finished outputs are skipped, so a killed run resumes.
@@ -52,10 +54,19 @@ class PeerEnhancer:
         return compensate(self.peer.enhance(x), self.delay)
 
 
-def load_enhancer(spec: str, streaming: bool = False, teacher: str | None = None):
+def load_enhancer(spec: str, streaming: bool = False, teacher: str | None = None, engine: str = "torch"):
     """A checkpoint path, or ``peer:NAME``; ``teacher`` overrides the teacher a
-    ``concat`` checkpoint names. Raises ValueError for ``streaming`` with a model that
-    cannot stream (one that runs a teacher on the whole utterance)."""
+    ``concat`` checkpoint names; ``engine="onnx"``: an exported ``.onnx`` streaming step.
+    Raises ValueError for ``streaming`` with a model that cannot stream (one that runs a
+    teacher on the whole utterance), and for an onnx engine given a checkpoint."""
+    if engine == "onnx":
+        if not str(spec).endswith(".onnx"):
+            raise ValueError(f"--engine onnx runs an exported model, not {spec}: export it first with "
+                             f"python -m seslib.bin.export --model {spec} OUT.onnx")
+        if not Path(spec).is_file():
+            raise FileNotFoundError(f"ONNX model {spec} does not exist")
+        from ..export import OnnxStep
+        return OnnxStep(spec)
     if spec.startswith("peer:"):
         return PeerEnhancer(spec[5:])
     from ..checkpoint import load_model
@@ -70,6 +81,8 @@ def enhance_array(model, x: np.ndarray, streaming: bool = False) -> np.ndarray:
     """Enhance one ``[N]`` float waveform; returns ``[N]`` float32."""
     if isinstance(model, PeerEnhancer):
         return model(x)
+    if hasattr(model, "session"):  # seslib.export.OnnxStep
+        return model.enhance(x)
     import torch
 
     from ..models import enhance_streaming
@@ -112,6 +125,9 @@ def main(argv=None) -> int:
     p.add_argument("input", help="a wav file, a directory of audio files, or a data dir")
     p.add_argument("output", help="output wav file or directory")
     p.add_argument("--streaming", action="store_true", help="frame-by-frame processing with carried state")
+    p.add_argument("--engine", choices=("torch", "onnx"), default="torch",
+                   help="torch (default): the checkpoint in PyTorch; onnx: --model is a streaming step exported by "
+                        "seslib.bin.export, run hop by hop with onnxruntime")
     p.add_argument("--teacher", help="for concat checkpoints: load the teacher from this spec (seslib.teacher) "
                                      "instead of the path recorded at training time")
     p.add_argument("--nj", type=int, default=1, help="parallel jobs for a data dir (default 1)")
@@ -133,11 +149,12 @@ def main(argv=None) -> int:
             if args.nj > 1 and not args.job:
                 from ..launcher import run_module_jobs
                 opts = ["--model", args.model, str(src), str(dst), "--input-scp", args.input_scp] \
-                    + (["--streaming"] if args.streaming else []) + (["--teacher", args.teacher] if args.teacher else [])
+                    + (["--streaming"] if args.streaming else []) + (["--teacher", args.teacher] if args.teacher else []) \
+                    + ["--engine", args.engine]
                 if not run_module_jobs("seslib.bin.enhance", opts, args.nj, dst, "enhance"):
                     return 1
             else:
-                model = load_enhancer(args.model, args.streaming, args.teacher)
+                model = load_enhancer(args.model, args.streaming, args.teacher, args.engine)
                 _data_dir_job(model, src, dst, args.job or 1, args.nj if args.job else 1, args.streaming,
                               not args.quiet, args.input_scp)
                 if args.job:
@@ -148,7 +165,7 @@ def main(argv=None) -> int:
                     shutil.copyfile(src / name, dst / name)
             log.info("%s: %d enhanced utterances", dst, len(read_kv(dst / "wav.scp")))
         elif src.is_dir():
-            model = load_enhancer(args.model, args.streaming, args.teacher)
+            model = load_enhancer(args.model, args.streaming, args.teacher, args.engine)
             files = sorted(f for f in src.rglob("*") if f.suffix.lower() in AUDIO_EXT)
             if not files:
                 raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_EXT)}) below {src}")
@@ -156,7 +173,7 @@ def main(argv=None) -> int:
             n = enhance_pairs(model, pairs, args.streaming, "enhance", not args.quiet)
             log.info("%s: enhanced %d files into %s", src, n, dst)
         else:
-            model = load_enhancer(args.model, args.streaming, args.teacher)
+            model = load_enhancer(args.model, args.streaming, args.teacher, args.engine)
             _write(dst, enhance_array(model, audio.read_audio(src), args.streaming))
             log.info("enhanced %s -> %s", src, dst)
     except (audio.AudioError, DataDirError, FileNotFoundError, ValueError, RuntimeError) as exc:

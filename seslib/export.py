@@ -1,0 +1,312 @@
+"""The GCRN as one streaming step for devices: ONNX export and an onnxruntime runner.
+
+One call of the step takes one 20 ms hop of new samples and gives one hop of enhanced
+samples, with every piece of memory an explicit input and output:
+
+- ``buffer`` ``[1, 320]``: the previous hop of input samples;
+- ``ola`` ``[1, 80]``: the overlap-add tail of the previous frame's output;
+- ``enc<i>``: the previous input frame of encoder layer ``i`` ``[1, C, 1, F]``;
+- ``h<l>_<g>``, ``c<l>_<g>``: the LSTM state of layer ``l``, group ``g`` ``[1, 1, H]``;
+- ``dec<d>_<j>``: the previous input frame of layer ``j`` of decoder ``d`` (0: real part,
+  1: imaginary part).
+
+Call ``k`` (k >= 1) receives samples ``[320 k, 320 k + 320)`` and analyses frame ``k - 1``
+(samples ``[320 (k - 1), 320 k + 80)``: the buffer and the hop's first 80 samples), so it
+returns samples ``[320 (k - 1), 320 k)``, final: the algorithmic latency is one window,
+400 samples (25 ms). The driver primes ``buffer`` with samples ``[0, 320)``, sets ``first``
+on call 1 and ``last`` on the call of the final frame (the windows of the first and last
+frame are flat at the signal's edges, :mod:`seslib.stft`), and after it appends ``ola``.
+:func:`run_steps` is that driver, for any callable step; it reproduces the offline
+``GCRN.forward`` on a whole file.
+
+The DFT and its inverse are matrix products with fixed cosine/sine tables (no FFT op in the
+graph), and the model's batch norms are in eval mode (affine), so the graph holds only
+MatMul/Conv/ConvTranspose/LSTM and elementwise operators.
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import stft as S
+
+#: metadata keys of an exported model (onnx ``metadata_props``)
+META_FORMAT = "seslib-gcrn-stream-1"
+
+
+def _dft_tables():
+    n = torch.arange(S.WIN, dtype=torch.float64)[:, None]
+    k = torch.arange(S.N_BINS, dtype=torch.float64)[None, :]
+    ang = 2 * math.pi * n * k / S.N_FFT  # [400, 257]
+    fwd_re, fwd_im = torch.cos(ang), -torch.sin(ang)
+    a = torch.full((S.N_BINS, 1), 2.0 / S.N_FFT, dtype=torch.float64)
+    a[0] = a[-1] = 1.0 / S.N_FFT
+    inv_re, inv_im = a * torch.cos(ang.T), -a * torch.sin(ang.T)  # [257, 400]
+    return [t.float() for t in (fwd_re, fwd_im, inv_re, inv_im)]
+
+
+def state_shapes(model) -> dict[str, list[int]]:
+    """Name -> shape of every state tensor of ``model``'s streaming step, in input order."""
+    ch = [2] + list(model.config["channels"])
+    fs = model.freqs
+    L = len(model.encoder)
+    shapes = {"buffer": [1, S.HOP], "ola": [1, S.WIN - S.HOP]}
+    for i in range(L):
+        shapes[f"enc{i}"] = [1, ch[i], 1, fs[i]]
+    h = model.embed_dim // model.config["lstm_groups"]
+    for li in range(model.config["lstm_layers"]):
+        for g in range(model.config["lstm_groups"]):
+            shapes[f"h{li}_{g}"] = [1, 1, h]
+            shapes[f"c{li}_{g}"] = [1, 1, h]
+    for d in range(2):
+        for j in range(L):
+            i = L - 1 - j
+            shapes[f"dec{d}_{j}"] = [1, 2 * ch[i + 1], 1, fs[i + 1]]
+    return shapes
+
+
+class _Encoder(nn.Module):
+    """The encoder's gated convs on one frame, each with its cache of the previous input frame."""
+
+    def __init__(self, layers):
+        super().__init__()
+        self.layers = layers
+
+    def forward(self, h, *caches):
+        skips, new = [], []
+        for layer, cache in zip(self.layers, caches):
+            new.append(h)
+            h = layer.step(torch.cat([cache, h], dim=2))
+            skips.append(h)
+        return (*skips, *new)
+
+
+class _LSTM(nn.Module):
+    """The grouped LSTM on one frame; states ``h, c`` per layer and group, in that order."""
+
+    def __init__(self, lstm):
+        super().__init__()
+        self.lstm = lstm
+
+    def forward(self, x, *hc):
+        m, new, k = self.lstm, [], 0
+        for li, lstms in enumerate(m.layers):
+            if li:
+                x = m._shuffle(x)
+            outs = []
+            for lstm, xg in zip(lstms, x.chunk(m.groups, dim=-1)):
+                y, (hn, cn) = lstm(xg, (hc[k], hc[k + 1]))
+                new += [hn, cn]
+                k += 2
+                outs.append(y)
+            x = torch.cat(outs, dim=-1)
+        return (x, *new)
+
+
+class _Decoders(nn.Module):
+    """The bridge (if any), both decoders and the output layers on one frame.
+
+    A transposed conv with a 2-frame kernel run on [previous, current] frame computes three
+    output frames of which a step keeps one: half its work is thrown away. Each is folded here
+    into one (1, 3) transposed conv over the two frames stacked as channels, which computes only
+    the kept frame: ``out_t = W[:, :, 0] x_t + W[:, :, 1] x_(t-1) + b``.
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        for d, dec in enumerate(model.decoders):
+            for j, layer in enumerate(dec):
+                w = layer.conv.weight.detach()  # [C_in, 2 C_out, 2, 3]
+                self.register_buffer(f"w{d}_{j}", torch.cat([w[:, :, 1:2], w[:, :, 0:1]], dim=0))
+
+    def forward(self, x, *skips_and_caches):
+        m = self.model
+        n = len(m.encoder)
+        skips, caches = skips_and_caches[:n], skips_and_caches[n:]
+        if m.from_teacher is not None:
+            x = m.from_teacher(m.to_teacher(x))
+        C, Fq = m.config["channels"][-1], m.freqs[-1]
+        h0 = x.reshape(1, 1, C, Fq).permute(0, 2, 1, 3)
+        parts, new = [], []
+        for d, (dec, lin) in enumerate(zip(m.decoders, m.out)):
+            h = h0
+            for j, (layer, skip) in enumerate(zip(dec, reversed(skips))):
+                xin = torch.cat([h, skip], dim=1)
+                new.append(xin)
+                y = F.conv_transpose2d(torch.cat([caches[d * n + j], xin], dim=1), getattr(self, f"w{d}_{j}"),
+                                       layer.conv.bias, stride=(1, 2), output_padding=(0, layer.conv.output_padding[1]))
+                h = layer._post(y)
+            parts.append(lin(h[:, 0, 0]))
+        return (*parts, *new)
+
+
+class StreamingStep(nn.Module):
+    """One hop of a :class:`seslib.models.GCRN` with explicit state (see the module docstring).
+
+    Args:
+        model: a GCRN with encoder skips (a decoder of teacher embeddings has no noisy input
+            to stream).
+
+    Shape:
+        ``forward(hop [1, 320], first [1], last [1], *states) -> (out [1, 320], *new_states)``,
+        states in the order of :func:`state_shapes`.
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        check_streamable(model)
+        model = model.eval()
+        self.names = list(state_shapes(model))
+        self.n_layers = len(model.encoder)
+        self.encoder, self.lstm, self.decoders = _Encoder(model.encoder), _LSTM(model.lstm), _Decoders(model)
+        w = S.sqrt_tukey()
+        self.register_buffer("window", w[None])
+        start = torch.zeros(1, S.WIN)
+        start[0, :S.TAPER] = 1 - w[:S.TAPER]
+        end = torch.zeros(1, S.WIN)
+        end[0, S.WIN - S.TAPER:] = 1 - w[S.WIN - S.TAPER:]
+        self.register_buffer("start_fix", start)
+        self.register_buffer("end_fix", end)
+        for name, t in zip(("fwd_re", "fwd_im", "inv_re", "inv_im"), _dft_tables()):
+            self.register_buffer(name, t)
+
+    def forward(self, hop, first, last, *states):
+        st = dict(zip(self.names, states))
+        n = self.n_layers
+        w = self.window + first[:, None] * self.start_fix + last[:, None] * self.end_fix
+        frame = torch.cat([st["buffer"], hop[:, :S.WIN - S.HOP]], dim=1) * w
+        h = torch.stack([frame @ self.fwd_re, frame @ self.fwd_im], dim=1)[:, :, None, :]  # [1, 2, 1, 257]
+        enc = self.encoder(h, *[st[f"enc{i}"] for i in range(n)])
+        skips, new_enc = enc[:n], enc[n:]
+        B, C, _, Fq = skips[-1].shape
+        hc_names = [k for k in self.names if k[0] in "hc" and k[1:2].isdigit()]
+        lstm = self.lstm(skips[-1].permute(0, 2, 1, 3).reshape(B, 1, C * Fq), *[st[k] for k in hc_names])
+        dec_names = [k for k in self.names if k.startswith("dec")]
+        dec = self.decoders(lstm[0], *skips, *[st[k] for k in dec_names])
+        y = (dec[0] @ self.inv_re + dec[1] @ self.inv_im) * w  # [1, 400]
+        out = torch.cat([st["ola"] + y[:, :S.WIN - S.HOP], y[:, S.WIN - S.HOP:S.HOP]], dim=1)
+        new = {"buffer": hop, "ola": y[:, S.HOP:], **{f"enc{i}": t for i, t in enumerate(new_enc)},
+               **dict(zip(hc_names, lstm[1:])), **dict(zip(dec_names, dec[2:]))}
+        return (out, *[new[k] for k in self.names])
+
+
+def zero_states(shapes: dict) -> list[np.ndarray]:
+    return [np.zeros(s, dtype=np.float32) for s in shapes.values()]
+
+
+def run_steps(step, x: np.ndarray, shapes: dict) -> np.ndarray:
+    """Enhance a whole ``[N]`` waveform with a streaming step: ``step(hop, first, last, states)``
+    returns ``(out, new_states)`` as numpy arrays. Equals the offline model's output."""
+    n = len(x)
+    m = S.num_frames(S.padded_length(n)) - 1  # index of the last frame
+    xp = np.zeros(S.HOP * (m + 2), dtype=np.float32)
+    xp[:n] = x
+    states = zero_states(shapes)
+    names = list(shapes)
+    states[names.index("buffer")] = xp[None, :S.HOP]
+    outs = []
+    for k in range(1, m + 2):
+        first = np.array([1.0 if k == 1 else 0.0], dtype=np.float32)
+        last = np.array([1.0 if k == m + 1 else 0.0], dtype=np.float32)
+        out, states = step(xp[None, S.HOP * k:S.HOP * (k + 1)], first, last, states)
+        outs.append(out[0])
+    outs.append(states[names.index("ola")][0])
+    return np.concatenate(outs)[:n].astype(np.float32)
+
+
+def torch_step(module: StreamingStep):
+    """The step of ``module`` as a numpy callable for :func:`run_steps`."""
+    def step(hop, first, last, states):
+        with torch.no_grad():
+            res = module(torch.from_numpy(hop), torch.from_numpy(first), torch.from_numpy(last),
+                         *[torch.from_numpy(s) for s in states])
+        return res[0].numpy(), [r.numpy() for r in res[1:]]
+    return step
+
+
+def check_streamable(model, where: str = "model") -> None:
+    """Raise ValueError naming ``where`` when ``model`` cannot run as a streaming step."""
+    from .models import GCRN
+    if type(model) is not GCRN:
+        raise ValueError(f"{where}: a {type(model).__name__} runs a teacher on the whole utterance (a concat mode, "
+                         "or a decoder of teacher embeddings), so it cannot stream or be exported as a streaming step")
+    if model.config.get("skips") != "encoder":
+        raise ValueError(f"{where}: a decoder without an encoder (skips: duplicate) has no noisy input to stream")
+
+
+def export_onnx(model, path, opset: int = 17, source: str = "") -> dict:
+    """Write ``model``'s streaming step to ``path`` (ONNX); returns the metadata stored in it.
+
+    Raises:
+        ValueError: for a model that cannot stream (:func:`check_streamable`).
+    """
+    import onnx
+    check_streamable(model, source or "model")
+    step = StreamingStep(model).eval()
+    shapes = state_shapes(model)
+    names = list(shapes)
+    args = (torch.zeros(1, S.HOP), torch.zeros(1), torch.zeros(1), *[torch.zeros(s) for s in shapes.values()])
+    # The TorchScript exporter (dynamo=False): it needs no onnxscript and maps nn.LSTM with its
+    # state inputs onto ONNX LSTM nodes. Its warnings are about dynamic shapes and batch sizes,
+    # which a fixed-shape, batch-1 step does not have.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message="Exporting a model to ONNX with a batch_size")
+        torch.onnx.export(step, args, str(path), dynamo=False, opset_version=opset,
+                          input_names=["hop", "first", "last", *names],
+                          output_names=["out", *[f"{n}_out" for n in names]])
+    meta = {"format": META_FORMAT, "sample_rate": "16000", "hop": str(S.HOP), "window": str(S.WIN),
+            "n_fft": str(S.N_FFT), "latency_samples": str(S.WIN), "latency_ms": f"{1000 * S.WIN / 16000:g}",
+            "states": json.dumps(shapes), "model_config": json.dumps(model.config), "source": source,
+            "usage": "prime 'buffer' with samples [0, 320); call k >= 1 with samples [320k, 320k + 320), "
+                     "first=1 on call 1, last=1 on the last frame's call; append 'ola' after the last call"}
+    proto = onnx.load(str(path))
+    for k, v in meta.items():
+        proto.metadata_props.add(key=k, value=v)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+    return meta
+
+
+class OnnxStep:
+    """An exported streaming step run by onnxruntime, callable as :func:`run_steps` expects.
+
+    Args:
+        path: the ``.onnx`` file of :func:`export_onnx`.
+        threads: intra-op threads (1: what a device core gives).
+    """
+
+    def __init__(self, path, threads: int = 1):
+        import onnxruntime as ort
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if meta.get("format") != META_FORMAT:
+            raise ValueError(f"{path} is not a seslib streaming GCRN (metadata format {meta.get('format')!r})")
+        self.meta = meta
+        self.shapes = json.loads(meta["states"])
+        self.names = list(self.shapes)
+        self.outputs = ["out", *[f"{n}_out" for n in self.names]]
+
+    def __call__(self, hop, first, last, states):
+        feed = {"hop": hop, "first": first, "last": last, **dict(zip(self.names, states))}
+        res = self.session.run(self.outputs, feed)
+        return res[0], res[1:]
+
+    def enhance(self, x: np.ndarray) -> np.ndarray:
+        """A whole ``[N]`` waveform, hop by hop."""
+        return run_steps(self, np.asarray(x, dtype=np.float32), self.shapes)
+
+
+__all__ = ["StreamingStep", "state_shapes", "run_steps", "torch_step", "export_onnx", "OnnxStep",
+           "check_streamable"]
