@@ -5,11 +5,20 @@ replaced by the index, each job's output going to its own log file. Exits non-ze
 any job failed, naming the failed jobs and their logs. Without ``JOB=a:b`` the command
 runs once.
 
-Backends: ``local`` runs jobs as subprocesses on this machine, at most ``--max-jobs-run``
-at a time. A cluster backend is a subclass of :class:`Backend` whose ``submit`` starts a
-job (e.g. a ``subprocess.Popen`` of ``sbatch --wait ...`` writing to the log) and returns
-an object with ``poll() -> exit code, or None while running``; add it to
-:data:`BACKENDS` and name it in ``cmd.sh``.
+Backends (``--backend``, chosen in a recipe's ``cmd.sh``):
+
+- ``local`` runs jobs as subprocesses on this machine, at most ``--max-jobs-run`` at a time.
+- ``slurm`` (:mod:`seslib.slurm`) submits ``JOB=1:N`` as one ``sbatch`` job array
+  (``--max-jobs-run`` becomes the array throttle ``%K``), with partition, time, memory,
+  GPUs and any other sbatch options from ``--slurm-config`` (YAML) and the per-command
+  overrides ``--gpus``, ``--mem``, ``--time``, ``--cpus-per-task``, ``--nodes``. Each task
+  writes its log at the path the local backend uses; the exit status of every task is read
+  back from ``scontrol`` (from the log's last line once Slurm has forgotten the job); Ctrl-C
+  cancels the array.
+
+A further backend is a subclass of :class:`Backend` (``submit``: one job, returning an
+object with ``poll()``) or any class with ``run_array`` (all jobs at once), added to
+:data:`BACKENDS`.
 
 A log file starts with the command and the start time and ends with the exit status and
 elapsed time, as Kaldi's ``run.pl`` logs do.
@@ -45,7 +54,12 @@ class LocalBackend(Backend):
         return proc
 
 
-BACKENDS = {"local": LocalBackend}
+def _slurm_backend(**options):
+    from .slurm import SlurmBackend
+    return SlurmBackend(**options)
+
+
+BACKENDS = {"local": LocalBackend, "slurm": _slurm_backend}
 
 
 def parse_job_range(spec: str):
@@ -108,32 +122,38 @@ class _Progress:
         self.last_t = now
 
 
-def run_jobs(job_spec, log_template: str, command: list[str], backend: str = "local",
-             max_jobs_run: int | None = None, progress: bool = True) -> list[int]:
-    """Run the jobs; return the indices of the failed ones (empty list: all succeeded)."""
-    if job_spec:
-        var, lo, hi = job_spec
-    else:
-        var, lo, hi = "JOB", 1, 1
-    be = BACKENDS[backend]()
-    max_jobs_run = max_jobs_run or os.cpu_count() or 1
-    pending = list(range(lo, hi + 1))
-    running: dict[int, tuple] = {}
-    failed: list[int] = []
+def job_commands(job_spec, log_template: str, command: list[str]) -> dict[int, tuple[str, Path]]:
+    """Per job index: (its command line, its log path), with the job variable substituted."""
+    var, lo, hi = job_spec if job_spec else ("JOB", 1, 1)
     pattern = re.compile(re.escape(var)) if job_spec else None
 
     def subst(s: str, j: int) -> str:
         return pattern.sub(str(j), s) if pattern else s
 
-    total = hi - lo + 1
+    return {j: (_command_string([subst(a, j) for a in command]), Path(subst(log_template, j)))
+            for j in range(lo, hi + 1)}
+
+
+def run_jobs(job_spec, log_template: str, command: list[str], backend: str = "local",
+             max_jobs_run: int | None = None, progress: bool = True, options: dict | None = None) -> list[int]:
+    """Run the jobs; return the indices of the failed ones (empty list: all succeeded).
+    ``options``: keyword arguments of the backend (e.g. the Slurm config)."""
+    be = BACKENDS[backend](**(options or {}))
+    jobs = job_commands(job_spec, log_template, command)
+    if hasattr(be, "run_array"):
+        return be.run_array(jobs, log_template, max_jobs_run, progress)
+    max_jobs_run = max_jobs_run or os.cpu_count() or 1
+    pending = list(jobs)
+    running: dict[int, tuple] = {}
+    failed: list[int] = []
+    total = len(jobs)
     meter = _Progress(log_template, total) if progress else None
     while pending or running:
         if meter:
             meter.update(total - len(pending) - len(running), running)
         while pending and len(running) < max_jobs_run:
             j = pending.pop(0)
-            cmd = _command_string([subst(a, j) for a in command])
-            log_path = Path(subst(log_template, j))
+            cmd, log_path = jobs[j]
             log_path.parent.mkdir(parents=True, exist_ok=True)
             with open(log_path, "w", encoding="utf-8") as f:
                 f.write(f"# {cmd}\n# Started at {datetime.datetime.now():%Y-%m-%d %H:%M:%S}\n#\n")
@@ -158,26 +178,52 @@ def run_jobs(job_spec, log_template: str, command: list[str], backend: str = "lo
 def run_module_jobs(module: str, args: list[str], nj: int, out_dir, name: str) -> bool:
     """Run ``python -m MODULE ARGS --nj NJ --job JOB`` as jobs 1..NJ, logs in
     ``OUT_DIR/log/NAME.JOB.log``; on failure log which jobs failed and where. Returns
-    whether every job succeeded. (How the seslib CLIs split a data dir over jobs.)"""
+    whether every job succeeded. (How the seslib CLIs split a data dir over jobs.)
+
+    The backend and its options come from the environment variable ``SESLIB_LAUNCH`` (the
+    launcher's own options, e.g. ``--backend slurm --slurm-config conf/slurm.yaml``, which a
+    recipe's ``cmd.sh`` exports); unset: local jobs."""
     import logging
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", module, *args, "--nj", str(nj), "--job", "JOB"]
-    failed = run_jobs(("JOB", 1, nj), str(out_dir / "log" / f"{name}.JOB.log"), cmd)
+    opts = _parser().parse_args(shlex.split(os.environ.get("SESLIB_LAUNCH", "")) + ["x"])
+    failed = run_jobs(("JOB", 1, nj), str(out_dir / "log" / f"{name}.JOB.log"), cmd, opts.backend,
+                      opts.max_jobs_run, not opts.no_progress, backend_options(opts))
     if failed:
         logging.getLogger(module).error("%s jobs %s failed; see %s/log/%s.*.log", name, failed, out_dir, name)
     return not failed
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="utils/launch.sh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        usage="%(prog)s [--backend local] [--max-jobs-run K] [JOB=1:N] LOG COMMAND...")
+        usage="%(prog)s [--backend local|slurm] [--max-jobs-run K] [slurm options] [JOB=1:N] LOG COMMAND...")
     p.add_argument("--backend", default="local", choices=sorted(BACKENDS), help="where jobs run (default local)")
     p.add_argument("--max-jobs-run", type=int, default=None,
-                   help="most jobs running at once (default: number of CPU cores)")
+                   help="most jobs running at once (default: local: number of CPU cores; slurm: no limit)")
     p.add_argument("--no-progress", action="store_true", help="do not print the jobs' progress")
+    g = p.add_argument_group("slurm backend")
+    g.add_argument("--slurm-config", help="YAML of sbatch settings (egs/*/conf/slurm.yaml documents the keys)")
+    g.add_argument("--gpus", type=int, help="GPUs per task (overrides the config)")
+    g.add_argument("--mem", help="memory per task, e.g. 8G (overrides the config)")
+    g.add_argument("--time", help="time limit per task, e.g. 4:00:00 (overrides the config)")
+    g.add_argument("--cpus-per-task", type=int, help="CPU cores per task (overrides the config)")
+    g.add_argument("--nodes", type=int, help="nodes per task, for multi-node training (overrides the config)")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="[JOB=1:N] LOG COMMAND...")
+    return p
+
+
+def backend_options(args) -> dict:
+    """The backend's keyword arguments from the parsed launcher options."""
+    if args.backend != "slurm":
+        return {}
+    over = {k: getattr(args, k) for k in ("gpus", "mem", "time", "cpus_per_task", "nodes") if getattr(args, k) is not None}
+    return {"config": args.slurm_config, "overrides": over}
+
+
+def main(argv=None) -> int:
+    p = _parser()
     args = p.parse_args(argv)
     rest = args.rest
     try:
@@ -191,7 +237,15 @@ def main(argv=None) -> int:
     log_template, command = rest[0], rest[1:]
     if spec and spec[0] not in log_template:
         p.error(f"the log file name must contain {spec[0]} so that jobs do not share a log")
-    failed = run_jobs(spec, log_template, command, args.backend, args.max_jobs_run, not args.no_progress)
+    try:
+        failed = run_jobs(spec, log_template, command, args.backend, args.max_jobs_run, not args.no_progress,
+                          backend_options(args))
+    except (RuntimeError, ValueError, FileNotFoundError) as exc:
+        print(f"launch: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("launch: interrupted", file=sys.stderr)
+        return 130
     if failed:
         var = spec[0] if spec else "JOB"
         n = spec[2] - spec[1] + 1 if spec else 1

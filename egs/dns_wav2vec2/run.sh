@@ -39,6 +39,7 @@ teacher_features=auto   # dumped: teacher features of the training set to ark/sc
 train_conf_tag=      # which training configs; default: the corpus name (mini, dns)
 nproc=1              # training processes per node (torchrun data parallel; GPUs or CPU processes)
 torchrun_args="--standalone"  # multi-node: e.g. "--nnodes 2 --node-rank 0 --rdzv-backend c10d --rdzv-endpoint HOST:29400"
+train_launcher=      # instead of python/torchrun, e.g. on Slurm (cmd.sh): "utils/launch.sh ... exp/SYSTEM/slurm.log utils/slurm_torchrun.sh"
 peers="rnnoise dfn3 noisereduce"  # on-device peers scored beside the GCRN (missing ones are skipped)
 asr_model=           # CTranslate2 Whisper dir for WER (default: bundled tiny.en)
 analysis=auto        # stage 6: teacher-shaped student, lag statistics, spectra of decoded speech (auto: true)
@@ -78,8 +79,7 @@ Options:
   --force true|false      rebuild the selected stages from scratch, even when done (default $force)
   --seed N                seed of corpus and mixing plans (default $seed)
   --mini-conf FILE        mini corpus config (default $mini_conf)
-  --train-snr 'LO HI'     train/valid SNR range in dB (default '$train_snr')
-  --test-snr 'LO HI'      test SNR range in dB (default '$test_snr')
+  --train-snr 'LO HI', --test-snr 'LO HI'  SNR ranges in dB of train/valid and test (default '$train_snr', '$test_snr')
   --test-snrs 'X ...'     extra test sets at these SNRs (default '$test_snrs'; '' for none): the test set's
                           speech and noise mixed again at X dB -> data/test_snr<X>
   --heldout-systems 'S ...'  systems scored on test_heldout besides the data ablation (default $heldout_systems)
@@ -88,8 +88,7 @@ Options:
                           nothing with the teacher (default $sphinx_systems; Tables 2-3 always)
   --dns-train-hours H, --dns-valid-hours H, --dns-segment-seconds S, --dns-test-utts N  DNS: training and
                           validation hours, mixture length, test utterances ($dns_train_hours, $dns_valid_hours, $dns_segment_seconds, $dns_test_utts)
-  --modes 'M ...'         training modes (default: all of Table 1:
-                          '$modes')
+  --modes 'M ...'         training modes (default: all of Table 1: '$modes')
   --ablation 'S ...'      data-ablation systems, conf/train_<S>_<tag>.yaml (default $ablation: none;
                           issue 8's study: 'base_static base_dynmix', about 16 min on the mini corpus)
   --num-rirs N            simulated RIRs for reverberation augmentation (default $num_rirs)
@@ -109,6 +108,7 @@ Options:
   --train-conf-tag T      use conf/train_<mode>_T.yaml (default: the corpus name)
   --nproc N               training processes per node, data parallel via torchrun (default $nproc)
   --torchrun-args 'ARGS'  rendezvous options of torchrun (default '$torchrun_args'; multi-node: see run.sh)
+  --train-launcher 'CMD'  runs '--nproc-per-node N -m seslib.bin.train ...' (SYSTEM: the system), e.g. on Slurm (cmd.sh)
   --peers 'P ...'         peers to compare (default '$peers'; '' for none)
   --asr-model DIR         Whisper model (CTranslate2) for WER (default: bundled tiny.en)
   --analysis true|false|auto  the student, lag statistics and spectra (default $analysis: true)
@@ -216,10 +216,10 @@ if selected 2 && [ -n "$teacher_users" ]; then
   done
 fi
 
-launcher=(python)
-# shellcheck disable=SC2206
-[ "$nproc" -gt 1 ] && launcher=(python -m torch.distributed.run $torchrun_args --nproc-per-node "$nproc")
+launcher=(python); [ "$nproc" -gt 1 ] && launcher=(python -m torch.distributed.run $torchrun_args --nproc-per-node "$nproc")
 train() {  # train SYSTEM
+  # shellcheck disable=SC2086,SC2206
+  [ -n "$train_launcher" ] && launcher=(${train_launcher//SYSTEM/$1} --nproc-per-node "$nproc")
   # shellcheck disable=SC2086
   run_stage --name "3_train_$1" --title "train $1 (${s_conf[$1]})" --inputs ${s_inputs[$1]} \
     --config "${s_cfg[$1]}" --outputs "exp/$1/best.pt" --scratch "exp/$1" -- \
