@@ -6,7 +6,7 @@ samples, with every piece of memory an explicit input and output:
 - ``buffer`` ``[1, 320]``: the previous hop of input samples;
 - ``ola`` ``[1, 80]``: the overlap-add tail of the previous frame's output;
 - ``enc<i>``: the previous input frame of encoder layer ``i`` ``[1, C, 1, F]``;
-- ``h<l>_<g>``, ``c<l>_<g>``: the LSTM state of layer ``l``, group ``g`` ``[1, 1, H]``;
+- ``h<l>``, ``c<l>``: the LSTM state of layer ``l``, its groups stacked ``[G, 1, H]``;
 - ``dec<d>_<j>``: the previous input frame of layer ``j`` of decoder ``d`` (0: real part,
   1: imaginary part).
 
@@ -21,7 +21,7 @@ frame are flat at the signal's edges, :mod:`seslib.stft`), and after it appends 
 
 The DFT and its inverse are matrix products with fixed cosine/sine tables (no FFT op in the
 graph), and the model's batch norms are in eval mode (affine), so the graph holds only
-MatMul/Conv/ConvTranspose/LSTM and elementwise operators.
+MatMul/Conv/ConvTranspose and elementwise operators.
 """
 from __future__ import annotations
 
@@ -59,11 +59,10 @@ def state_shapes(model) -> dict[str, list[int]]:
     shapes = {"buffer": [1, S.HOP], "ola": [1, S.WIN - S.HOP]}
     for i in range(L):
         shapes[f"enc{i}"] = [1, ch[i], 1, fs[i]]
-    h = model.embed_dim // model.config["lstm_groups"]
+    G = model.config["lstm_groups"]
     for li in range(model.config["lstm_layers"]):
-        for g in range(model.config["lstm_groups"]):
-            shapes[f"h{li}_{g}"] = [1, 1, h]
-            shapes[f"c{li}_{g}"] = [1, 1, h]
+        shapes[f"h{li}"] = [G, 1, model.embed_dim // G]
+        shapes[f"c{li}"] = [G, 1, model.embed_dim // G]
     for d in range(2):
         for j in range(L):
             i = L - 1 - j
@@ -88,25 +87,42 @@ class _Encoder(nn.Module):
 
 
 class _LSTM(nn.Module):
-    """The grouped LSTM on one frame; states ``h, c`` per layer and group, in that order."""
+    """The grouped LSTM on one frame, as matrix products: per layer, the groups' cells run as one
+    batched ``[x_g, h_g] @ W_g`` (an ONNX LSTM node per group costs more in per-node overhead
+    than its arithmetic at one frame). States ``h<l>``, ``c<l>`` per layer, ``[G, 1, H]``.
+
+    With the gates of :class:`torch.nn.LSTM` reordered to ``(i, f, o, g)``:
+    ``[i, f, o] = sigmoid(.)``, ``g = tanh(.)``, ``c' = f c + i g``, ``h' = o tanh(c')``.
+    """
 
     def __init__(self, lstm):
         super().__init__()
-        self.lstm = lstm
+        self.groups, self.width = lstm.groups, lstm.width
+        H = lstm.width // lstm.groups
+        for li, cells in enumerate(lstm.layers):
+            w, b = [], []
+            for cell in cells:
+                order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
+                wih, whh = cell.weight_ih_l0.detach()[order], cell.weight_hh_l0.detach()[order]
+                w.append(torch.cat([wih, whh], dim=1).T)  # [2H, 4H]
+                b.append((cell.bias_ih_l0.detach() + cell.bias_hh_l0.detach())[order][None])
+            self.register_buffer(f"w{li}", torch.stack(w))  # [G, 2H, 4H]
+            self.register_buffer(f"b{li}", torch.stack(b))  # [G, 1, 4H]
+        self.n_layers, self.hidden = len(lstm.layers), H
 
     def forward(self, x, *hc):
-        m, new, k = self.lstm, [], 0
-        for li, lstms in enumerate(m.layers):
-            if li:
-                x = m._shuffle(x)
-            outs = []
-            for lstm, xg in zip(lstms, x.chunk(m.groups, dim=-1)):
-                y, (hn, cn) = lstm(xg, (hc[k], hc[k + 1]))
-                new += [hn, cn]
-                k += 2
-                outs.append(y)
-            x = torch.cat(outs, dim=-1)
-        return (x, *new)
+        G, H, new = self.groups, self.hidden, []
+        for li in range(self.n_layers):
+            if li:  # interleave the groups, as GroupedLSTM._shuffle
+                x = x.reshape(1, G, H).transpose(1, 2)
+            z = torch.cat([x.reshape(G, 1, H), hc[2 * li]], dim=-1) @ getattr(self, f"w{li}") + getattr(self, f"b{li}")
+            sig, g = z.split([3 * H, H], dim=-1)
+            i, f, o = torch.sigmoid(sig).chunk(3, dim=-1)
+            c = f * hc[2 * li + 1] + i * torch.tanh(g)
+            h = o * torch.tanh(c)
+            new += [h, c]
+            x = h
+        return (x.reshape(1, 1, G * H), *new)
 
 
 class _Decoders(nn.Module):

@@ -51,8 +51,8 @@ def test_onnx_export_matches_pytorch_and_carries_its_metadata(tmp_path):
     o = OnnxStep(tmp_path / "g.onnx")
     assert o.meta["sample_rate"] == "16000" and o.meta["hop"] == "320" and o.meta["latency_samples"] == "400"
     shapes = json.loads(meta["states"])
-    assert shapes["buffer"] == [1, 320] and shapes["ola"] == [1, 80] and shapes["h0_0"] == [1, 1, 224]
-    assert shapes == state_shapes(m) and len(shapes) == 2 + 5 + 8 + 10
+    assert shapes["buffer"] == [1, 320] and shapes["ola"] == [1, 80] and shapes["h0"] == [2, 1, 224]
+    assert shapes == state_shapes(m) and len(shapes) == 2 + 5 + 4 + 10
     inputs = {i.name: i.shape for i in o.session.get_inputs()}
     assert all(inputs[k] == v for k, v in shapes.items()) and inputs["hop"] == [1, 320]
     x = (0.1 * np.random.default_rng(0).standard_normal(16000 + 123)).astype(np.float32)
