@@ -73,10 +73,10 @@ def test_help_lists_stages_and_rejects_unknown_options(env):
     r = subprocess.run(["./run.sh", "--bogus", "1"], cwd=RECIPE, env=env, capture_output=True, text=True)
     assert r.returncode != 0 and "unknown option --bogus" in r.stderr
     # numeric options are checked before anything runs: one message, non-zero exit
-    for args, msg in ((["--stage", "abc"], "--stage must be an integer, not 'abc'"),
+    for args, msg in ((["--stage", "abc"], "--stage must be a whole number (0, 1, 2, ...), not 'abc'"),
                       (["--stage", "5", "--stop-stage", "3"], "--stage 5 is after --stop-stage 3"),
-                      (["--nj", "0"], "--nj must be at least 1"), (["--nproc=two"], "--nproc must be an integer"),
-                      (["--seed", "1.5"], "--seed must be an integer")):
+                      (["--nj", "0"], "--nj must be at least 1"), (["--nproc=two"], "--nproc must be a whole number"),
+                      (["--seed", "1.5"], "--seed must be a whole number")):
         r = subprocess.run(["./run.sh", *args], cwd=RECIPE, env=env, capture_output=True, text=True)
         assert r.returncode == 1 and msg in r.stderr and r.stderr.count("\n") == 1 and r.stdout == "", (args, r.stderr)
 

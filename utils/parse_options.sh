@@ -46,7 +46,7 @@ while true; do
 done
 for __name in ${int_options:-} ${positive_options:-}; do
   if ! [[ "${!__name}" =~ ^[0-9]+$ ]]; then
-    echo "$0: --${__name//_/-} must be an integer, not '${!__name}'" 1>&2; exit 1
+    echo "$0: --${__name//_/-} must be a whole number (0, 1, 2, ...), not '${!__name}'" 1>&2; exit 1
   fi
 done
 for __name in ${positive_options:-}; do
