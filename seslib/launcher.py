@@ -30,6 +30,7 @@ import datetime
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -48,8 +49,9 @@ class LocalBackend(Backend):
 
     def submit(self, command: str, log_path: Path):
         f = open(log_path, "a", encoding="utf-8")
+        # its own process group, so that an interrupted launcher stops the job's children too
         proc = subprocess.Popen(["bash", "-c", command], stdout=f, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, start_new_session=True)
         proc._seslib_log = f  # closed when the job ends
         return proc
 
@@ -148,6 +150,26 @@ def run_jobs(job_spec, log_template: str, command: list[str], backend: str = "lo
     failed: list[int] = []
     total = len(jobs)
     meter = _Progress(log_template, total) if progress else None
+    try:
+        _run_local(be, jobs, pending, running, failed, max_jobs_run, meter)
+    except BaseException:  # Ctrl-C, SIGTERM: stop what runs, and say so in its log
+        for proc, log_path, _ in running.values():
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+            getattr(proc, "_seslib_log", None) and proc._seslib_log.close()
+            with open(log_path, "a", encoding="utf-8") as f:
+                f.write(f"# Ended (interrupted) at {datetime.datetime.now():%Y-%m-%d %H:%M:%S}\n")
+        raise
+    if meter and meter.tty:
+        meter.update(total, running, final=True)
+    return sorted(failed)
+
+
+def _run_local(be, jobs, pending, running, failed, max_jobs_run, meter) -> None:
+    total = len(jobs)
     while pending or running:
         if meter:
             meter.update(total - len(pending) - len(running), running)
@@ -170,9 +192,6 @@ def run_jobs(job_spec, log_template: str, command: list[str], backend: str = "lo
             if rc != 0:
                 failed.append(j)
             del running[j]
-    if meter and meter.tty:
-        meter.update(total, running, final=True)
-    return sorted(failed)
 
 
 def run_module_jobs(module: str, args: list[str], nj: int, out_dir, name: str) -> bool:
@@ -222,6 +241,10 @@ def backend_options(args) -> dict:
     return {"config": args.slurm_config, "overrides": over}
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv=None) -> int:
     p = _parser()
     args = p.parse_args(argv)
@@ -237,6 +260,9 @@ def main(argv=None) -> int:
     log_template, command = rest[0], rest[1:]
     if spec and spec[0] not in log_template:
         p.error(f"the log file name must contain {spec[0]} so that jobs do not share a log")
+    # SIGTERM (kill, a scheduler's time limit) is handled like Ctrl-C: running jobs are stopped,
+    # a Slurm array is cancelled, the exit status says so.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         failed = run_jobs(spec, log_template, command, args.backend, args.max_jobs_run, not args.no_progress,
                           backend_options(args))

@@ -50,3 +50,24 @@ def test_progress_is_read_from_job_logs(tmp_path):
     p.write_text("start\rtts job 1:  10%|#   | 4/40 [00:01<00:09]\rtts job 1:  45%|####  | 18/40 [00:05<00:06]")
     assert _job_progress(p) == "45% 18/40"
     assert sys.executable
+
+
+def test_sigterm_stops_running_jobs(tmp_path, env):
+    """A killed launcher (SIGTERM) stops its running jobs, says so in their logs and exits 130."""
+    import os
+    import signal
+    import time
+    p = subprocess.Popen([sys.executable, "-m", "seslib.launcher", "JOB=1:2", "log/s.JOB.log",
+                          "echo started; sleep 300; echo not reached"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    logs = [tmp_path / "log" / f"s.{j}.log" for j in (1, 2)]
+    t0 = time.time()
+    while not all(f.is_file() and "started" in f.read_text() for f in logs) and time.time() - t0 < 30:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 130 and "interrupted" in err
+    for f in logs:
+        assert "# Ended (interrupted)" in f.read_text()
+    sleeps = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True).stdout.split()
+    assert not [pid for pid in sleeps if os.path.exists(f"/proc/{pid}/cwd") and
+                os.path.realpath(f"/proc/{pid}/cwd") == str(tmp_path.resolve())]

@@ -71,16 +71,20 @@ def test_job_array_logs_failures_and_throttle(slurm, tmp_path, env):
     assert "# Ended (code 7)" in (tmp_path / "log" / "f.2.log").read_text()
 
 
-def test_ctrl_c_cancels_the_array(slurm, tmp_path, env):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_cancels_the_array(slurm, tmp_path, env, sig):
+    """Ctrl-C (SIGINT) or a kill (SIGTERM) of the launcher cancels the array, exit status 130."""
     e = _env(slurm, env)
+    # SIGINT back to its default in the child: a shell's background job (nohup ... &) ignores it
     p = subprocess.Popen([sys.executable, "-m", "seslib.launcher", "--backend", "slurm", "JOB=1:2", "log/s.JOB.log",
-                          "sleep 300"], cwd=tmp_path, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          "sleep 300"], cwd=tmp_path, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     log = tmp_path / "log" / "s.1.log"
     t0 = time.time()
     while not (log.is_file() and "Slurm job" in log.read_text()) and time.time() - t0 < 60:
         time.sleep(0.2)
     job = log.read_text().split("Slurm job ")[1].split("_")[0]
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and "interrupted" in err
     t0 = time.time()
