@@ -6,7 +6,12 @@ from seslib.models import GCRN
 def test_benchmark_runs(tmp_path, capsys):
     assert benchmark.main(["--seconds", "1", "--out", str(tmp_path / "b.md")]) == 0
     text = (tmp_path / "b.md").read_text()
-    assert "| GCRN (this recipe) | 2.00 M |" in text and "RNNoise" in text and "DeepFilterNet3" in text
+    for row in ("| GCRN (this recipe), PyTorch | 2.00 M |", "| GCRN (this recipe), ONNX step in onnxruntime | 2.00 M |",
+                "| RNNoise |", "| DeepFilterNet3 |"):
+        assert row in text, row
+    # the ONNX step's time split by part, every part named
+    for part in ("decoders", "lstm", "encoder", "dft, windows, state copies", "output_linear"):
+        assert part in text.split("ONNX step, share")[1], part
 
 
 def test_gcrn_latency_is_one_window():
