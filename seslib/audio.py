@@ -58,6 +58,9 @@ def audio_info(path, utt=None) -> tuple[int, int]:
     return int(info.frames), int(info.samplerate)
 
 
+_RESAMPLED: set = set()
+
+
 def num_samples_at(frames: int, sr_in: int, sr_out: int = SAMPLE_RATE) -> int:
     """Length after resampling ``frames`` samples from ``sr_in`` to ``sr_out``, as soxr
     gives it: ``frames * sr_out / sr_in`` rounded half up (exact integer arithmetic)."""
@@ -105,7 +108,10 @@ def read_audio(path, sr: int = SAMPLE_RATE, utt=None, channel: int | None = None
     else:
         x = x[:, 0]
     if file_sr != sr:
-        log.info("%s: resampled %d Hz -> %d Hz with soxr", _where(path, utt), file_sr, sr)
+        if (file_sr, sr) not in _RESAMPLED:  # once per rate pair: a 48 kHz corpus is read thousands of times
+            _RESAMPLED.add((file_sr, sr))
+            log.info("%s: resampled %d Hz -> %d Hz with soxr (and every other file at %d Hz)",
+                     _where(path, utt), file_sr, sr, file_sr)
         x = soxr.resample(x, file_sr, sr).astype(np.float32)
         x = x[start:stop]
     if not np.all(np.isfinite(x)):

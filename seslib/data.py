@@ -118,7 +118,7 @@ def validate_data_dir(data_dir, check_audio: str = "exists", require=()) -> list
             ``"header"`` (also: decodable, and length matches ``utt2num_samples``).
         require: extra files that must be present (e.g. ``("spk1.scp", "text")``).
     """
-    from .audio import AudioError, audio_info
+    from .audio import AudioError, audio_info, num_samples_at
 
     d = Path(data_dir)
     problems: list[str] = []
@@ -189,9 +189,9 @@ def validate_data_dir(data_dir, check_audio: str = "exists", require=()) -> list
                         problems.append(f"{d / name}: {exc}")
                         continue
                     want = tables.get("utt2num_samples", {}).get(utt)
-                    if want is not None and sr == 16000 and frames != int(want):
-                        problems.append(f"{d / name}: utterance '{utt}': {frames} samples in {path}, "
-                                        f"utt2num_samples says {want}")
+                    if want is not None and num_samples_at(frames, sr) != int(want):
+                        problems.append(f"{d / name}: utterance '{utt}': {frames} samples at {sr} Hz in {path} "
+                                        f"({num_samples_at(frames, sr)} at 16 kHz), utt2num_samples says {want}")
                 if len(problems) > 20:
                     problems.append("... (stopped after 20 problems)")
                     return problems

@@ -1,300 +1,36 @@
 #!/usr/bin/env bash
 # Recipe for "A Closer Look at Wav2Vec2 Embeddings for On-Device Single-Channel Speech
-# Enhancement" (Shankar, Tan, Xu, Kumar, arXiv 2403.01369). See README.md at the top.
+# Enhancement" (Shankar, Tan, Xu, Kumar, arXiv 2403.01369) on the embedded mini corpus or on the
+# paper's DNS Challenge + LibriSpeech (db.sh). The stages are the shared se.sh (egs/TEMPLATE);
+# this file turns the corpus options of this recipe into se.sh options. See README.md at the top.
 set -euo pipefail
-
-stage=0; stop_stage=7   # first and last stage to run
-corpus=mini          # mini: embedded corpus synthesised offline; dns: DNS Challenge + LibriSpeech (db.sh)
-nj=2                 # parallel jobs
-force=false          # rerun the selected stages even when done
-seed=1
-mini_conf=conf/data_mini.yaml   # size, voices and noises of the mini corpus
-train_snr="-5 5"     # paper, Sec. 3.1: train and valid mixed at uniform -5..5 dB
-test_snr="-5 -5"     # paper, Sec. 3.1: test at a fixed -5 dB
-test_snrs="0 5"      # extra test sets data/test_snr<X>: the test speech and noise again at X dB, where WER can rank
-heldout_systems=auto # systems scored on the held-out-voice set (auto: base concat concat_ws distill_embed distill_output)
-snr_systems=auto     # systems scored on them (auto: Base, Feature Concat-ws and the L1 rows of Tables 2-3)
-sphinx_systems=auto  # + PocketSphinx phone errors (auto: base concat_ws distill_embed distill_output; Tables 2-3)
-dns_train_hours=100  # DNS: hours of training mixtures
-dns_valid_hours=1    # DNS: hours of validation mixtures
-dns_segment_seconds=10  # DNS: length of each mixture cut from the clean files
-dns_test_utts=500    # DNS: LibriSpeech test-clean utterances in the test set (paper: 500)
-modes="base concat concat_ws distill_embed distill_embed_ws distill_output adversarial adversarial_ws triplet triplet_ws"
-                     # training modes, the rows of the paper's Table 1 (conf/train_<mode>_<train_conf_tag>.yaml)
-ablation=auto        # extra Base systems of the data ablation, e.g. "base_static base_dynmix" (auto: none)
-num_rirs=150         # simulated room impulse responses for reverberation augmentation (stage 1)
-teacher=auto         # the frozen teacher (seslib.teacher spec): whisper-tiny.en (bundled, offline), a hub id
-                     # (facebook/wav2vec2-base), a save_pretrained or CTranslate2 dir, random:<spec>, or "pretrain"
-                     # (a small wav2vec 2.0 pre-trained offline, stage 2); auto: mini -> whisper-tiny.en, dns -> facebook/wav2vec2-base
-teacher_conf=        # config of the offline teacher pre-training (default conf/teacher_<corpus>.yaml)
-teacher_ablation=auto   # other teachers for $teacher_ablation_modes: random (the main teacher's random twin),
-                        # pretrain, or any spec; auto: mini -> "random", dns -> none
-teacher_ablation_modes="distill_embed concat"  # modes trained with each teacher of the ablation
-teacher_check=auto   # content check of each pretrained teacher against its random twin (TTS voices); auto: mini only
-teacher_check_sentences=24  # held-out sentences of the content check (each read by 3 voices)
-pretraining=auto     # systems of Tables 2-3 (encoder/decoder pre-training, fine-tuning; conf/train_<S>_<tag>.yaml),
-                     # with the systems their init reads; auto: all of them
-teacher_features=auto   # dumped: teacher features of the training set to ark/scp (stage 2); online: in the training loop;
-                         # auto: online for systems that mix dynamically, dumped for the others
-train_conf_tag=      # which training configs; default: the corpus name (mini, dns)
-nproc=1              # training processes per node (torchrun data parallel; GPUs or CPU processes)
-torchrun_args="--standalone"  # multi-node: e.g. "--nnodes 2 --node-rank 0 --rdzv-backend c10d --rdzv-endpoint HOST:29400"
-train_launcher=      # instead of python/torchrun, e.g. on Slurm (cmd.sh): "utils/launch.sh ... exp/SYSTEM/slurm.log utils/slurm_torchrun.sh"
-peers="rnnoise dfn3 noisereduce"  # on-device peers scored beside the GCRN (missing ones are skipped)
-asr_model=           # CTranslate2 Whisper dir for WER (default: bundled tiny.en)
-analysis=auto        # stage 6: teacher-shaped student, lag statistics, spectra of decoded speech (auto: true)
-train_seeds="2 3"    # stage 6: Base and the rows that differ from it, retrained with these training seeds
-seed_systems=auto    # which (auto: Base + the rows whose SI-SDR differs by the paired bootstrap, at most
-max_seed_systems=2   #   max_seed_systems of them, the largest differences first)
-
-help_message="Usage: $0 [options]
-Stages:
-  0  sources: speech and noise of the corpus -> data/local/<corpus>/{train,valid,test}
-     (mini: synthesised offline; dns: scanned from DNS_ROOT and LIBRISPEECH_ROOT in db.sh)
-  1  mixtures: noisy/clean/noise data dirs -> data/{train,valid,test,test_heldout}
-     (train/valid SNR uniform in train_snr, tests at test_snr), the test set again at each SNR of
-     test_snrs -> data/test_snr<X>; simulated room impulse responses (reverberation) -> data/rirs
-  2  teachers: pre-train a small wav2vec 2.0 offline (when "pretrain" is used) -> exp/teacher/teacher;
-     content check of each teacher against its random twin -> exp/teacher_check/<teacher>.json;
-     dump teacher features of data/train where a system reads dumped ones -> dump/<teacher>/train
-  3  train each mode in \$modes (Table 1), each system in \$ablation, each mode in
-     \$teacher_ablation_modes with each teacher in \$teacher_ablation, and the pre-training systems
-     in \$pretraining (Tables 2-3: encoder, then decoder, then fine-tuning) -> exp/<system>/{best,last}.pt
-  4  enhance test with every model (the decoder of teacher embeddings: its clean speech), test_heldout
-     (voices never heard in training) with \$heldout_systems and the data ablation, test_snr<X> with
-     \$snr_systems, and test, test_heldout with each peer in \$peers -> exp/<system>/enhanced_<set>
-  5  score clean reference, noisy input, models and peers: PESQ, STOI, SI-SDR, Whisper WER; on test,
-     PocketSphinx phone errors for \$sphinx_systems, Tables 2-3 and the noisy input -> exp/<system>/score_<set>
-     (stages 3-5 also train the teacher-shaped student and decode speech from its embeddings)
-  6  analysis: lag statistics of teacher, random twin, student, Base and Embed. distillation
-     (Figs. 3-4), high-band energy and spectrograms of decoded speech (Fig. 5) -> exp/analysis;
-     the seed spread: Base and the rows that differ from it retrained with each of \$train_seeds
-  7  results: Table 1, held-out voices, data and teacher ablations, Tables 2-3, WER against SNR,
-     bootstrap intervals, seed spread, analysis, content checks, stage times -> RESULTS.md
-Options:
-  --stage N               first stage to run (default $stage)
-  --stop-stage N          last stage to run (default $stop_stage)
-  --corpus mini|dns       corpus (default $corpus)
-  --nj N                  parallel jobs (default $nj)
-  --force true|false      rebuild the selected stages from scratch, even when done (default $force)
-  --seed N                seed of corpus and mixing plans (default $seed)
-  --mini-conf FILE        mini corpus config (default $mini_conf)
-  --train-snr 'LO HI', --test-snr 'LO HI'  SNR ranges in dB of train/valid and test (default '$train_snr', '$test_snr')
-  --test-snrs 'X ...'     extra test sets at these SNRs (default '$test_snrs'; '' for none): the test set's
-                          speech and noise mixed again at X dB -> data/test_snr<X>
-  --heldout-systems 'S ...'  systems scored on test_heldout besides the data ablation (default $heldout_systems)
-  --snr-systems 'S ...'   systems scored on those sets (default $snr_systems)
-  --sphinx-systems 'S ...'  systems whose scoring adds PocketSphinx's phone error rate, an ASR that shares
-                          nothing with the teacher (default $sphinx_systems; Tables 2-3 always)
-  --dns-train-hours H, --dns-valid-hours H, --dns-segment-seconds S, --dns-test-utts N  DNS: training and
-                          validation hours, mixture length, test utterances ($dns_train_hours, $dns_valid_hours, $dns_segment_seconds, $dns_test_utts)
-  --modes 'M ...'         training modes (default: all of Table 1: '$modes')
-  --ablation 'S ...'      data-ablation systems, conf/train_<S>_<tag>.yaml (default $ablation: none;
-                          issue 8's study: 'base_static base_dynmix', about 16 min on the mini corpus)
-  --num-rirs N            simulated RIRs for reverberation augmentation (default $num_rirs)
-  --teacher T             the teacher (default $teacher; see the comment at its assignment in run.sh):
-                          whisper-tiny.en, a hub id, a save_pretrained or CTranslate2 dir, random:<spec>, pretrain
-  --teacher-conf FILE     offline teacher pre-training config (default conf/teacher_<corpus>.yaml)
-  --teacher-ablation 'T ...'  other teachers for the teacher ablation: random (the main teacher's random
-                          twin), pretrain, or specs (default $teacher_ablation: mini -> 'random'; 'random
-                          pretrain' adds the offline wav2vec 2.0; '' for none); systems <mode>_teacher-<T>
-  --teacher-ablation-modes 'M ...'  modes of the teacher ablation (default '$teacher_ablation_modes')
-  --teacher-check true|false|auto  content check of the teachers (default $teacher_check: mini only)
-  --teacher-check-sentences N  sentences of the content check (default $teacher_check_sentences)
-  --pretraining 'S ...'   systems of Tables 2-3 and what their init reads (default: all; '' for none):
-                          pretrain_dec_{frozen_l1,frozen_l2,frozen_cos,teacher}, pipeline_{l1,l2,cos}, finetune_l1_{frozen,teacher}
-  --teacher-features F    dumped (stage 2 writes ark/scp), online (teacher in the training loop), or
-                          auto: online for systems that mix dynamically (default $teacher_features)
-  --train-conf-tag T      use conf/train_<mode>_T.yaml (default: the corpus name)
-  --nproc N               training processes per node, data parallel via torchrun (default $nproc)
-  --torchrun-args 'ARGS'  rendezvous options of torchrun (default '$torchrun_args'; multi-node: see run.sh)
-  --train-launcher 'CMD'  runs '--nproc-per-node N -m seslib.bin.train ...' (SYSTEM: the system), e.g. on Slurm (cmd.sh)
-  --peers 'P ...'         peers to compare (default '$peers'; '' for none)
-  --asr-model DIR         Whisper model (CTranslate2) for WER (default: bundled tiny.en)
-  --analysis true|false|auto  the student, lag statistics and spectra (default $analysis: true)
-  --train-seeds 'N ...'   extra training seeds of the seed spread (default '$train_seeds'; '' for none)
-  --seed-systems 'S ...'  rows of the seed spread, Base always among them (default $seed_systems: Base and the Table 1 and 3
-                          rows whose SI-SDR differs from Base's by the paired bootstrap, decided after stage 5)
-  --max-seed-systems N    at most N rows besides Base for auto (default $max_seed_systems)
-  --config FILE           shell file of option assignments, read before the options after it
-A finished stage whose inputs and config are unchanged is skipped; one whose inputs or
-config changed is rebuilt from scratch; a killed stage resumes where it stopped."
-
 cd "$(dirname "$0")"
-. ./cmd.sh
-int_options="stage stop_stage seed num_rirs dns_test_utts teacher_check_sentences max_seed_systems" positive_options="nj nproc"
-. utils/parse_options.sh
-[ $# -ne 0 ] && { echo "$0: unexpected arguments: $*" 1>&2; exit 1; }
-case "$corpus" in mini|dns) ;; *) echo "$0: --corpus must be mini or dns" 1>&2; exit 1 ;; esac
-. ./path.sh
-
-src=data/local/$corpus
-force_opt=(); [ "$force" = true ] && force_opt=(--force)
-run_stage() { python -m seslib.stages --stamp-dir exp/stages "${force_opt[@]}" "$@"; }
-selected() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
-
-if selected 0; then
-  run_stage --name 0_sources --title "speech and noise sources, corpus $corpus" \
-    --inputs "$mini_conf" local/data.sh local/prep_dns.py \
-    --config "corpus=$corpus seed=$seed dns_test_utts=$dns_test_utts $( [ "$corpus" = dns ] && . ./db.sh && echo "$DNS_ROOT $LIBRISPEECH_ROOT")" \
-    --outputs "$src/train/speech.scp" "$src/valid/speech.scp" "$src/test/speech.scp" --scratch "$src" -- \
-    local/data.sh --corpus "$corpus" --out "$src" --nj "$nj" --mini-conf "$mini_conf" --seed "$seed" \
-      --dns-test-utts "$dns_test_utts"
-fi
-
-if selected 1; then
-  if [ "$corpus" = dns ]; then
-    seg=(--segment-seconds "$dns_segment_seconds")
-    ntrain=$(python -c "print(round($dns_train_hours * 3600 / $dns_segment_seconds))")
-    nvalid=$(python -c "print(round($dns_valid_hours * 3600 / $dns_segment_seconds))")
-  else
-    seg=(); ntrain=0; nvalid=0
-  fi
-  run_stage --name 1_mix --title "mixtures: train/valid at $train_snr dB, test at $test_snr dB" \
-    --inputs "$src" \
-    --config "corpus=$corpus seed=$seed train_snr=$train_snr test_snr=$test_snr seg=${seg[*]} $ntrain $nvalid" \
-    --outputs data/train/wav.scp data/valid/wav.scp data/test/wav.scp --scratch data/train data/valid data/test -- \
-    bash -c "set -e
-      utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $((seed * 10 + 1)) --snr '$train_snr' \
-        ${seg[*]} --num-utts $ntrain $src/train data/train
-      utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $((seed * 10 + 2)) --snr '$train_snr' \
-        ${seg[*]} --num-utts $nvalid $src/valid data/valid
-      utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $((seed * 10 + 3)) --snr '$test_snr' \
-        $src/test data/test
-      if [ -f $src/test_heldout/speech.scp ]; then
-        utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $((seed * 10 + 4)) --snr '$test_snr' \
-          $src/test_heldout data/test_heldout
-      fi
-      for s in train valid test \$(ls -d data/test_heldout 2>/dev/null | xargs -r basename); do
-        utils/validate_data_dir.sh data/\$s --require spk1.scp noise1.scp utt2num_samples; done"
-  for x in $test_snrs; do  # the same speech and noise (same plan seed and ids), another SNR
-    run_stage --name "1_mix_test_snr$x" --title "test set mixed again at $x dB" --inputs "$src/test" \
-      --config "seed=$seed snr=$x" --outputs "data/test_snr$x/wav.scp" --scratch "data/test_snr$x" -- bash -c "set -e
-        utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $((seed * 10 + 3)) --snr '$x $x' --tag test \
-          $src/test data/test_snr$x
-        utils/validate_data_dir.sh data/test_snr$x --require spk1.scp noise1.scp utt2num_samples"
-  done
-  run_stage --name 1_rirs --title "simulated room impulse responses ($num_rirs) for reverberation augmentation" \
-    --config "seed=$seed num=$num_rirs" --outputs data/rirs/rir.scp --scratch data/rirs -- \
-    python -m seslib.bin.make_rirs --out data/rirs --num "$num_rirs" --seed "$seed"
-fi
-test_sets=test; [ -f data/test_heldout/wav.scp ] && test_sets="test test_heldout"
-for x in $test_snrs; do [ -f "data/test_snr$x/wav.scp" ] && test_sets="$test_sets test_snr$x"; done
-
-teacher_conf=${teacher_conf:-conf/teacher_${corpus}.yaml}
-conf_tag=${train_conf_tag:-$corpus}
-# systems, teachers, stage inputs and result rows (see python -m seslib.bin.describe_systems --help)
-plan_systems() { plan=$(python -m seslib.bin.describe_systems --conf-dir conf --conf-tag "$conf_tag" --corpus "$corpus" \
-  --recipe-dir "$PWD" --modes "$modes" --ablation "$ablation" --teacher "$teacher" --teacher-ablation "$teacher_ablation" \
-  --teacher-ablation-modes "$teacher_ablation_modes" --teacher-features "$teacher_features" \
-  --teacher-check "$teacher_check" --pretraining "$pretraining" --peers "$peers" --test-sets "$test_sets" \
-  --heldout-systems "$heldout_systems" --snr-systems "$snr_systems" --sphinx-systems "$sphinx_systems" --asr-model "$asr_model" \
-  --analysis "$analysis" --train-seeds "$train_seeds" --seed-systems "$seed_systems" --max-seed-systems "$max_seed_systems")
-  eval "$plan"; }
-plan_systems
-
-if selected 2 && [ -n "$teacher_users" ]; then
-  if [ "$pretrain_used" = true ]; then
-    [ -f "$teacher_conf" ] || { echo "$0: no teacher config $teacher_conf" 1>&2; exit 1; }
-    run_stage --name 2_teacher --title "pre-train a wav2vec 2.0 teacher on data/train clean speech ($teacher_conf)" \
-      --inputs "$teacher_conf" data/train/spk1.scp --outputs exp/teacher/teacher/config.json --scratch exp/teacher -- \
-      python -m seslib.bin.pretrain_teacher --data-dir data/train --out exp/teacher --config "$teacher_conf"
-  fi
-  for t in $check_teachers; do  # does each teacher encode content, beyond its random twin?
-    tp=${t_path[$t]}; out=exp/teacher_check/${t_tag[$t]}.json
-    run_stage --name "2_teacher_check_${t_tag[$t]}" --title "content check of teacher $t against its random twin" \
-      --inputs "$src/test/speech.text" $([ -d "$tp" ] && echo "$tp") --config "teacher=$tp n=$teacher_check_sentences" \
-      --outputs "$out" -- python -m seslib.bin.teacher_check --teacher "$tp" --text "$src/test/speech.text" \
-        --sentences "$teacher_check_sentences" --out "$out"
-  done
-  for t in $dump_teachers; do
-    tp=${t_path[$t]}; dd=${t_dump[$t]}
-    run_stage --name "2_dump_train_${t_tag[$t]}" --title "dump teacher features of data/train ($t)" \
-      --inputs data/train/wav.scp data/train/spk1.scp $([ -d "$tp" ] && echo "$tp") \
-      --config "teacher=$tp" --outputs "$dd/clean_all.scp" --scratch "$dd" -- \
-      python -m seslib.bin.dump_features --teacher "$tp" --data-dir data/train --out "$dd" --nj "$nj"
-  done
-fi
-
-launcher=(python); [ "$nproc" -gt 1 ] && launcher=(python -m torch.distributed.run $torchrun_args --nproc-per-node "$nproc")
-train() {  # train SYSTEM
-  # shellcheck disable=SC2086,SC2206
-  [ -n "$train_launcher" ] && launcher=(${train_launcher//SYSTEM/$1} --nproc-per-node "$nproc")
-  # shellcheck disable=SC2086
-  run_stage --name "3_train_$1" --title "train $1 (${s_conf[$1]})" --inputs ${s_inputs[$1]} \
-    --config "${s_cfg[$1]}" --outputs "exp/$1/best.pt" --scratch "exp/$1" -- \
-    "${launcher[@]}" -m seslib.bin.train --config "${s_conf[$1]}" --train-dir data/train --valid-dir data/valid \
-      --out "exp/$1" ${s_set[$1]}
-}
-enhance() {  # enhance SET SYSTEM
-  run_stage --name "4_enhance_${2}_$1" --title "enhance $1 with $2$([ "${s_input[$2]}" = wav.scp ] || echo " (input: ${s_input[$2]})")" \
-    --inputs "exp/$2/best.pt" "data/$1/${s_input[$2]}" --outputs "exp/$2/enhanced_$1/wav.scp" \
-    --scratch "exp/$2/enhanced_$1" -- python -m seslib.bin.enhance --model "exp/$2/best.pt" \
-      "data/$1" "exp/$2/enhanced_$1" --nj "$nj" --input-scp "${s_input[$2]}"
-}
-if selected 3; then
-  for mode in $systems; do train "$mode"; done
-fi
-
-if selected 4; then
-  for set in $test_sets; do
-    for mode in ${set_systems[$set]}; do enhance "$set" "$mode"; done
-    [[ "$set" == test_snr* ]] && continue  # peers: on the -5 dB sets
-    for p in $peers_available; do
-      run_stage --name "4_enhance_${p}_$set" --title "enhance $set with peer $p" \
-        --inputs "data/$set/wav.scp" --outputs "exp/peer_$p/enhanced_$set/wav.scp" \
-        --scratch "exp/peer_$p/enhanced_$set" -- \
-        python -m seslib.bin.enhance --model "peer:$p" "data/$set" "exp/peer_$p/enhanced_$set" --nj "$nj"
-    done
-  done
-fi
-
-asr_opt=(); [ -n "$asr_model" ] && asr_opt=(--asr-model "$asr_model")
-score() {  # score SET SYSTEM HYP_SCP; the second recogniser on the main test set only
-  local rec=whisper cfg=$score_cfg_whisper
-  [ "$1" = "${test_sets%% *}" ] && [ -n "${s_asr[$2]:-}" ] && rec=${s_asr[$2]} && cfg=${score_cfg[$2]}
-  local asr=(--asr $rec); [ "$rec" = none ] && asr=(--no-asr)
-  # shellcheck disable=SC2086
-  run_stage --name "5_score_${2}_$1" --title "score $2 on $1" --inputs "$3" "data/$1/spk1.scp" "data/$1/text" \
-    --config "$cfg" --outputs "exp/$2/score_$1/summary.json" --scratch "exp/$2/score_$1" -- \
-    python -m seslib.bin.score --ref-dir "data/$1" --hyp "$3" --out "exp/$2/score_$1" --system "$2" --nj "$nj" \
-      "${asr[@]}" "${asr_opt[@]}"
-}
-if selected 5; then
-  for set in $test_sets; do
-    for r in ${set_refs[$set]}; do  # clean: the reference itself, the ASR's floor for WER
-      score "$set" "$r" "data/$set/$([ "$r" = clean ] && echo spk1 || echo wav).scp"
-    done
-    for mode in ${set_systems[$set]}; do score "$set" "$mode" "exp/$mode/enhanced_$set/wav.scp"; done
-    [[ "$set" == test_snr* ]] && continue
-    for p in $peers_available; do score "$set" "peer_$p" "exp/peer_$p/enhanced_$set/wav.scp"; done
-  done
-fi
-
-main_set=${test_sets%% *}
-if selected 6; then
-  if [ "$analysis" = true ]; then
-    run_stage --name 6_lags --title "lag statistics of embeddings (Figs. 3-4)" --inputs data/test/spk1.scp \
-      data/test/wav.scp $(for s in student base distill_embed; do [ -f "exp/$s/best.pt" ] && echo "exp/$s/best.pt"; done) \
-      --config "${lag_args[*]}" --outputs exp/analysis/lags/lags.json --scratch exp/analysis/lags -- \
-      python -m seslib.bin.lag_stats --data-dir "data/$main_set" --out exp/analysis/lags "${lag_args[@]}" --quiet
-    [ ${#spectra_args[@]} -gt 0 ] && run_stage --name 6_spectra --title "high band of speech decoded from embeddings (Fig. 5)" \
-      --inputs data/test/spk1.scp exp/pretrain_dec_teacher/enhanced_test exp/resynth_student/enhanced_test \
-      --config "${spectra_args[*]}" --outputs exp/analysis/spectra/spectra.json --scratch exp/analysis/spectra -- \
-      python -m seslib.bin.resynth_spectra --ref-dir "data/$main_set" --out exp/analysis/spectra "${spectra_args[@]}"
-  fi
-  plan_systems  # again: which rows differ from Base is known once they are scored (stage 5)
-  [ -n "$seed_chosen" ] && echo "$(date '+%F %T') seed spread: $seed_chosen"
-  for s in $seed_runs; do
-    train "$s"; enhance "$main_set" "$s"; score "$main_set" "$s" "exp/$s/enhanced_$main_set/wav.scp"
-  done
-fi
-
-if selected 7; then
-  # shellcheck disable=SC2086
-  python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages "${results_args[@]}" \
-    --sets $(for t in $test_sets; do [[ "$t" == test_snr* ]] || echo "$t"; done) \
-    --snr-sets $(for t in $test_sets; do [[ "$t" == test_snr* ]] && echo "$t"; done) \
-    --title "Results: corpus $corpus, test sets at $(echo "$test_snr" | awk '$1==$2{print $1; next}{print $1".."$2}') dB SNR" \
-    --note "Generated by \`./run.sh --corpus $corpus --modes '$modes' --ablation '$ablation' --teacher '$teacher' --teacher-ablation '$teacher_ablation' --pretraining '$pretraining'\` (stage 7 writes this file). Test sets: $(for t in $test_sets; do echo "$t ($(wc -l < data/$t/wav.scp) utterances)"; done | paste -sd, | sed 's/,/, /g'). Training configs: conf/train_<system>_${conf_tag}.yaml; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")$([ "$teacher" = whisper-tiny.en ] && echo " (the encoder of the bundled Whisper tiny.en: a supervised ASR model, not an SSL model; no SSL weights ship offline)")."
-fi
+corpus=mini mini_conf=conf/data_mini.yaml            # --mini-conf FILE: size, voices, noises of mini
+dns_train_hours=100 dns_valid_hours=1 dns_segment_seconds=10 dns_test_utts=500   # --dns-*: the paper's DNS set-up
+rest=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --corpus|--mini-conf|--dns-train-hours|--dns-valid-hours|--dns-segment-seconds|--dns-test-utts)
+      [ $# -ge 2 ] || { echo "$0: $1 needs a value" 1>&2; exit 1; }
+      v=${1#--}; printf -v "${v//-/_}" '%s' "$2"; shift 2 ;;
+    --corpus=*|--mini-conf=*|--dns-*=*) v=${1%%=*}; v=${v#--}; printf -v "${v//-/_}" '%s' "${1#*=}"; shift ;;
+    --help|-h) printf '%s\n' "Recipe options (egs/dns_wav2vec2/run.sh):" \
+        "  --corpus mini|dns       embedded corpus synthesised offline, or DNS Challenge + LibriSpeech in db.sh (default mini)" \
+        "  --mini-conf FILE        mini corpus config (default $mini_conf)" \
+        "  --dns-train-hours H, --dns-valid-hours H, --dns-segment-seconds S, --dns-test-utts N  DNS: training and" \
+        "                          validation hours, mixture length, test utterances ($dns_train_hours, $dns_valid_hours, $dns_segment_seconds, $dns_test_utts)" \
+        "The shared stages and their options (egs/TEMPLATE/se.sh):"; exec ./se.sh --help ;;
+    *) rest+=("$1"); shift ;;
+  esac
+done
+case "$corpus" in
+  mini) opts=(--local-data-opts "--mini-conf $mini_conf") ;;
+  dns) . ./db.sh
+    opts=(--train-hours "$dns_train_hours" --valid-hours "$dns_valid_hours" --segment-seconds "$dns_segment_seconds"
+          --local-data-opts "--dns-test-utts $dns_test_utts") ;;
+  *) echo "$0: --corpus must be mini or dns" 1>&2; exit 1 ;;
+esac
+# stage 0 is rebuilt when these inputs or this string change
+extra=$([ "$corpus" = dns ] && echo "$DNS_ROOT $LIBRISPEECH_ROOT" || true)
+exec ./se.sh --corpus "$corpus" "${opts[@]}" --data-inputs "$mini_conf local/data.sh local/prep_dns.py" \
+  --data-config "dns_test_utts=$dns_test_utts $extra" ${rest[@]+"${rest[@]}"}

@@ -4,6 +4,9 @@
   fix DIR [--utt-list FILE]      keep utterances present everywhere, sort, rebuild spk2utt
   split SCP OUT1 OUT2 ...        split into contiguous parts of near-equal size
   merge OUT IN1 IN2 ...          concatenate parts (sorted, duplicate keys rejected)
+  import SRC OUT                 a pre-mixed pair dir (wav.scp noisy, spk1.scp clean) -> data dir
+                                 (seslib.premixed: lengths checked at 16 kHz, spk2utt and
+                                 utt2num_samples added, written atomically)
 """
 from __future__ import annotations
 
@@ -32,6 +35,9 @@ def main(argv=None) -> int:
     m = sub.add_parser("merge", help="merge scp parts")
     m.add_argument("out")
     m.add_argument("ins", nargs="+")
+    i = sub.add_parser("import", help="make a data dir from a pre-mixed pair dir (seslib.premixed)")
+    i.add_argument("src", help="pair dir: wav.scp (noisy), spk1.scp (clean) [, utt2spk, text]")
+    i.add_argument("out", help="data dir to write")
     args = p.parse_args(argv)
     try:
         if args.cmd == "validate":
@@ -47,6 +53,10 @@ def main(argv=None) -> int:
                 keep = [ln.split()[0] for ln in Path(args.utt_list).read_text().splitlines() if ln.strip()]
             r = fix_data_dir(args.dir, keep)
             print(f"fix_data_dir: {args.dir}: kept {r['kept']} utterances, removed {r['removed']}")
+        elif args.cmd == "import":
+            from ..premixed import import_pair_dir
+            n = import_pair_dir(args.src, args.out)
+            print(f"import: {args.out}: {n} pre-mixed utterances from {args.src}")
         elif args.cmd == "split":
             split_scp(args.scp, args.outs)
         else:

@@ -32,7 +32,8 @@ prints bash assignments (values quoted) that run.sh evaluates:
                     a decoder that resynthesises speech from the teacher's embeddings of it
   results_args      the rows of stage 6 (seslib.bin.results --row/--ablation-row/--teacher-row ...)
 
-A system ``S`` is trained with ``<conf-dir>/train_S_<tag>.yaml`` (and what it includes); its
+A system ``S`` is trained with ``<conf-dir>/train_S_<tag>.yaml``, or ``train_S.yaml`` where the
+recipe has no config for its tag (and what it includes); its
 ``mode`` key names the training mode. A system of the teacher ablation, ``S_teacher-<name>``, is
 ``S`` trained with another teacher. Teacher names are those of run.sh's ``--teacher``: a
 seslib.teacher spec, ``pretrain`` (the wav2vec 2.0 that stage 2 pre-trains, exp/teacher/teacher),
@@ -132,12 +133,19 @@ def split_seed(system: str) -> tuple[str, int | None]:
     return (m.group(1), int(m.group(2))) if m else (system, None)
 
 
+def conf_file(conf_dir: Path, conf_tag: str, stem: str) -> Path:
+    """``<stem>_<tag>.yaml`` when the recipe has one for its tag, else the tag-less ``<stem>.yaml``
+    (the configs a recipe made from egs/TEMPLATE links to)."""
+    tagged = conf_dir / f"{stem}_{conf_tag}.yaml"
+    return tagged if tagged.is_file() or not (conf_dir / f"{stem}.yaml").is_file() else conf_dir / f"{stem}.yaml"
+
+
 def describe(conf_dir: Path, conf_tag: str, system: str):
     """(config path, config dict, Mode) of ``system``; PlanError naming the file when it cannot."""
     base, _, teacher = split_seed(system)[0].partition(TEACHER_SEP)
-    path = conf_dir / f"train_{base}_{conf_tag}.yaml"
+    path = conf_file(conf_dir, conf_tag, f"train_{base}")
     if not path.is_file():
-        raise PlanError(f"no training config {path} for system '{system}'")
+        raise PlanError(f"no training config {path} (nor {conf_dir / f'train_{base}.yaml'}) for system '{system}'")
     try:
         cfg = load_config(path)
         mode = get_mode(cfg["mode"])
@@ -249,7 +257,7 @@ def plan(a) -> dict:
     systems = with_dependencies(conf_dir, a.conf_tag, _unique(systems + teacher_systems + pretraining
                                                               + analysis_systems(a.analysis == "true")))
     by_tag = {tag(t, a.recipe_dir): t for t in tabl}
-    common = conf_dir / f"train_common_{a.conf_tag}.yaml"
+    common = conf_file(conf_dir, a.conf_tag, "train_common")
     out = {"s_conf": {}, "s_inputs": {}, "s_cfg": {}, "s_set": {}, "s_input": {}}
     enhance, table2, table3 = [], [], []
     first = set(modes + ablation + teacher_systems)
