@@ -37,6 +37,17 @@ def is_pair_dir(d) -> bool:
     return (d / "wav.scp").is_file() and (d / "spk1.scp").is_file() and not (d / "speech.scp").is_file()
 
 
+def corpus_sets(src, shape: str) -> list[str]:
+    """The sets of a prepared corpus dir (``train``, ``valid``, ``test``, then ``test_*`` sorted;
+    ``test_snr*`` are the recipe's own) that hold sources (``shape="mix"``) or pairs (``"pairs"``)."""
+    src = Path(src)
+    extra = sorted(p.name for p in src.glob("test_*") if p.is_dir() and not p.name.startswith("test_snr"))
+    names = [n for n in ("train", "valid", "test", *extra) if (src / n).is_dir()]
+    if shape == "mix":
+        return [n for n in names if (src / n / "speech.scp").is_file()]
+    return [n for n in names if is_pair_dir(src / n)]
+
+
 def import_pair_dir(src, out, check_lengths: bool = True) -> int:
     """Make the data dir ``out`` from the pair dir ``src``; returns the number of utterances.
 
@@ -89,4 +100,4 @@ def import_pair_dir(src, out, check_lengths: bool = True) -> int:
     return len(noisy)
 
 
-__all__ = ["is_pair_dir", "import_pair_dir", "PAIR_FILES"]
+__all__ = ["is_pair_dir", "import_pair_dir", "corpus_sets", "PAIR_FILES"]

@@ -58,27 +58,18 @@ help_message="Usage: $0 [options]
 Stages:
   0  data preparation, the recipe's local/data.sh -> data/local/<corpus>/{train,valid,test[,test_*]}: per
      set either speech + noise sources (speech.scp, noise.scp) or ready pairs (wav.scp noisy, spk1.scp clean)
-  1  sources mixed into noisy/clean/noise data dirs -> data/{train,valid,test,test_*} (train/valid SNR
-     uniform in train_snr, tests at test_snr), the test set again at each SNR of test_snrs ->
-     data/test_snr<X>; pairs imported as they are (checked, lengths at 16 kHz); simulated room impulse
-     responses (reverberation augmentation) -> data/rirs. --train-dir/--valid-dir/--test-dir skip 0-1
-  2  teachers: pre-train a small wav2vec 2.0 offline (when "pretrain" is used) -> exp/teacher/teacher;
-     content check of each teacher against its random twin -> exp/teacher_check/<teacher>.json;
-     dump teacher features of data/train where a system reads dumped ones -> dump/<teacher>/train
-  3  train each mode in \$modes (Table 1), each system in \$ablation, each mode in
-     \$teacher_ablation_modes with each teacher in \$teacher_ablation, and the pre-training systems
-     in \$pretraining (Tables 2-3: encoder, then decoder, then fine-tuning) -> exp/<system>/{best,last}.pt
-  4  enhance test with every model (the decoder of teacher embeddings: its clean speech), test_heldout
-     (voices never heard in training) with \$heldout_systems and the data ablation, test_snr<X> with
-     \$snr_systems, and test, test_heldout with each peer in \$peers -> exp/<system>/enhanced_<set>
-  5  score clean reference, noisy input, models and peers: PESQ, STOI, SI-SDR, Whisper WER; on test,
-     PocketSphinx phone errors for \$sphinx_systems, Tables 2-3 and the noisy input -> exp/<system>/score_<set>
-     (stages 3-5 also train the teacher-shaped student and decode speech from its embeddings)
-  6  analysis: lag statistics of teacher, random twin, student, Base and Embed. distillation
-     (Figs. 3-4), high-band energy and spectrograms of decoded speech (Fig. 5) -> exp/analysis;
-     the seed spread: Base and the rows that differ from it retrained with each of \$train_seeds
-  7  results: Table 1, held-out voices, data and teacher ablations, Tables 2-3, WER against SNR,
-     bootstrap intervals, seed spread, analysis, content checks, stage times -> RESULTS.md
+  1  sources mixed -> data/{train,valid,test,test_*} (train/valid at train_snr, tests at test_snr; the test
+     set again at each of test_snrs -> data/test_snr<X>); pairs imported (checked at 16 kHz); RIRs -> data/rirs
+  2  teachers: offline wav2vec 2.0 pre-training (teacher "pretrain") -> exp/teacher/teacher; content check
+     against the random twin -> exp/teacher_check/; teacher features of data/train -> dump/<teacher>/train
+  3  train \$modes (Table 1), \$ablation, \$teacher_ablation_modes x \$teacher_ablation, \$pretraining
+     (Tables 2-3), the teacher-shaped student -> exp/<system>/{best,last}.pt
+  4  enhance test (and test_heldout with \$heldout_systems, test_snr<X> with \$snr_systems), peers -> exp/<system>/enhanced_<set>
+  5  score clean, noisy, models, peers: PESQ, STOI, SI-SDR, Whisper WER; PocketSphinx PER for
+     \$sphinx_systems, Tables 2-3 and the noisy input -> exp/<system>/score_<set>
+  6  analysis: lag statistics (Figs. 3-4), speech decoded from embeddings (Fig. 5) -> exp/analysis; the seed
+     spread: Base and the rows that differ from it retrained with each of \$train_seeds
+  7  results: every table with bootstrap intervals, seed spread, analysis, stage times -> RESULTS.md
 Options:
   --stage N               first stage to run (default $stage)
   --stop-stage N          last stage to run (default $stop_stage)
@@ -144,21 +135,9 @@ force_opt=(); [ "$force" = true ] && force_opt=(--force)
 run_stage() { python -m seslib.stages --stamp-dir exp/stages "${force_opt[@]}" "$@"; }
 selected() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 
-own_dirs=false
-if [ -n "$train_dir$valid_dir$test_dir" ]; then  # bring your own data dirs: no stage 0-1
-  own_dirs=true
-  for s in train valid test; do
-    v=${s}_dir; d=${!v}
-    [ -n "$d" ] || { echo "$0: --$s-dir is missing: give --train-dir, --valid-dir and --test-dir together" 1>&2; exit 1; }
-    utils/validate_data_dir.sh "$d" --require spk1.scp 1>&2 || { echo "$0: --$s-dir $d is not a valid data dir" 1>&2; exit 1; }
-    mkdir -p data; d=$(cd "$d" && pwd)
-    if [ -e "data/$s" ] && ! [ "$(readlink "data/$s")" = "$d" ]; then
-      [ -L "data/$s" ] || { echo "$0: data/$s exists and is not a link to $d: move it away first" 1>&2; exit 1; }
-    fi
-    ln -sfn "$d" "data/$s"
-  done
-  echo "$(date '+%F %T') own data dirs: data/train -> $train_dir, data/valid -> $valid_dir, data/test -> $test_dir (stages 0-1 skipped)"
-fi
+own_dirs=false  # bring your own data dirs: validated, linked as data/{train,valid,test}; no stage 0-1
+[ -n "$train_dir$valid_dir$test_dir" ] && own_dirs=true && { python -m seslib.bin.data_dir own --train "$train_dir" \
+  --valid "$valid_dir" --test "$test_dir" || exit 1; }
 
 if selected 0 && [ "$own_dirs" = false ]; then
   [ -x local/data.sh ] || { echo "$0: no local/data.sh in $PWD: a recipe prepares its data there (egs/TEMPLATE/setup.sh)" 1>&2; exit 1; }
@@ -168,12 +147,7 @@ if selected 0 && [ "$own_dirs" = false ]; then
     local/data.sh --corpus "$corpus" --out "$src" --nj "$nj" --seed "$seed" $local_data_opts
 fi
 
-src_sets() {  # SHAPE: the sets of data/local/<corpus> holding speech + noise sources (mix) or pairs (pairs)
-  local want=$1 d; for d in train valid test $(cd "$src" 2>/dev/null && ls -d test_* 2>/dev/null); do
-    [[ "$d" == test_snr* ]] && continue
-    if [ -f "$src/$d/speech.scp" ]; then [ "$want" = mix ] && echo "$d"
-    elif [ -f "$src/$d/wav.scp" ]; then [ "$want" = pairs ] && echo "$d"; fi
-  done; }
+src_sets() { python -m seslib.bin.data_dir sets "$src" "$1"; }  # mix: speech + noise sources; pairs: pre-mixed
 if selected 1 && [ "$own_dirs" = false ]; then
   seg=(); [ "$segment_seconds" = 0 ] || seg=(--segment-seconds "$segment_seconds")
   read -r ntrain nvalid < <(python -c "h, v, s = $train_hours, $valid_hours, $segment_seconds
@@ -326,6 +300,6 @@ if selected 7; then
   python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages "${results_args[@]}" \
     --sets $(for t in $test_sets; do [[ "$t" == test_snr* ]] || echo "$t"; done) \
     --snr-sets $(for t in $test_sets; do [[ "$t" == test_snr* ]] && echo "$t"; done) \
-    --title "Results: corpus $corpus, test sets at $(echo "$test_snr" | awk '$1==$2{print $1; next}{print $1".."$2}') dB SNR" \
+    --title "Results: corpus $corpus, $([ -f data/test/noise1.scp ] && echo "test sets at $(echo "$test_snr" | awk '$1==$2{print $1; next}{print $1".."$2}') dB SNR" || echo "pre-mixed test set")" \
     --note "Generated by \`./run.sh --corpus $corpus --modes '$modes' --ablation '$ablation' --teacher '$teacher' --teacher-ablation '$teacher_ablation' --pretraining '$pretraining'\` (stage 7 writes this file). Test sets: $(for t in $test_sets; do echo "$t ($(wc -l < data/$t/wav.scp) utterances)"; done | paste -sd, | sed 's/,/, /g'). Training configs: conf/train_<system>_${conf_tag}.yaml; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")$([ "$teacher" = whisper-tiny.en ] && echo " (the encoder of the bundled Whisper tiny.en: a supervised ASR model, not an SSL model; no SSL weights ship offline)")."
 fi

@@ -4,6 +4,10 @@
   fix DIR [--utt-list FILE]      keep utterances present everywhere, sort, rebuild spk2utt
   split SCP OUT1 OUT2 ...        split into contiguous parts of near-equal size
   merge OUT IN1 IN2 ...          concatenate parts (sorted, duplicate keys rejected)
+  own --train D --valid D --test D [--into data]   your own data dirs: each validated, then
+                                 data/<set> made a link to it (an existing real dir is left alone)
+  sets SRC mix|pairs             the sets of a prepared corpus dir (train valid test test_*) that hold
+                                 speech + noise sources (mix) or ready pairs (pairs), one per line
   import SRC OUT                 a pre-mixed pair dir (wav.scp noisy, spk1.scp clean) -> data dir
                                  (seslib.premixed: lengths checked at 16 kHz, spk2utt and
                                  utt2num_samples added, written atomically)
@@ -15,6 +19,29 @@ import sys
 from pathlib import Path
 
 from ..data import DataDirError, fix_data_dir, merge_scp, split_scp, validate_data_dir
+
+
+def link_own_dirs(dirs: dict, into: Path) -> int:
+    """Validate each dir, then make ``into/<set>`` a link to it; 1 with a message naming the option."""
+    if not all(dirs.values()):
+        print("own: give --train-dir, --valid-dir and --test-dir together", file=sys.stderr)
+        return 1
+    for name, d in dirs.items():
+        problems = validate_data_dir(d, "exists", ["spk1.scp"])
+        if problems:
+            print(f"own: --{name}-dir {d} is not a valid data dir: " + "; ".join(problems[:3]), file=sys.stderr)
+            return 1
+        link = into / name
+        if link.exists() and not link.is_symlink():
+            print(f"own: {link} exists and is not a link: move it away to use --{name}-dir {d}", file=sys.stderr)
+            return 1
+    into.mkdir(parents=True, exist_ok=True)
+    for name, d in dirs.items():
+        link = into / name
+        link.unlink(missing_ok=True)
+        link.symlink_to(Path(d).resolve())
+    print("own data dirs: " + ", ".join(f"{into / n} -> {d}" for n, d in dirs.items()) + " (stages 0-1 skipped)")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -38,6 +65,13 @@ def main(argv=None) -> int:
     i = sub.add_parser("import", help="make a data dir from a pre-mixed pair dir (seslib.premixed)")
     i.add_argument("src", help="pair dir: wav.scp (noisy), spk1.scp (clean) [, utt2spk, text]")
     i.add_argument("out", help="data dir to write")
+    o = sub.add_parser("own", help="link data/{train,valid,test} to your own data dirs, after validating them")
+    for name in ("train", "valid", "test"):
+        o.add_argument(f"--{name}", required=True, help=f"data dir of the {name} set (wav.scp noisy, spk1.scp clean)")
+    o.add_argument("--into", default="data", help="where the links go (default data)")
+    t = sub.add_parser("sets", help="the sets of a prepared corpus dir in one shape")
+    t.add_argument("src")
+    t.add_argument("shape", choices=["mix", "pairs"])
     args = p.parse_args(argv)
     try:
         if args.cmd == "validate":
@@ -53,6 +87,12 @@ def main(argv=None) -> int:
                 keep = [ln.split()[0] for ln in Path(args.utt_list).read_text().splitlines() if ln.strip()]
             r = fix_data_dir(args.dir, keep)
             print(f"fix_data_dir: {args.dir}: kept {r['kept']} utterances, removed {r['removed']}")
+        elif args.cmd == "sets":
+            from ..premixed import corpus_sets
+            for name in corpus_sets(args.src, args.shape):
+                print(name)
+        elif args.cmd == "own":
+            return link_own_dirs({n: getattr(args, n) for n in ("train", "valid", "test")}, Path(args.into))
         elif args.cmd == "import":
             from ..premixed import import_pair_dir
             n = import_pair_dir(args.src, args.out)
