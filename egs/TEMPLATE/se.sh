@@ -6,14 +6,10 @@
 set -euo pipefail
 
 stage=0; stop_stage=7   # first and last stage to run
-corpus=mini          # corpus name, passed to local/data.sh: data/local/<corpus>, conf/train_<system>_<corpus>.yaml,
-                     # the "auto" defaults (dns_wav2vec2: mini, synthesised offline, or dns, in db.sh)
+corpus=mini          # corpus name: local/data.sh's --corpus, data/local/<corpus>, configs, the "auto" defaults
 local_data_opts=     # more options for local/data.sh (e.g. dns_wav2vec2: "--mini-conf conf/data_mini_tiny.yaml")
-data_inputs=local    # files and dirs whose change rebuilds stage 0 (default: the recipe's local/)
-data_config=         # option string whose change rebuilds stage 0
-train_dir=           # bring your own data dirs: with --valid-dir and --test-dir, stages 0-1 are skipped and
-valid_dir=           #   data/{train,valid,test} link to these dirs (validated first; wav.scp noisy,
-test_dir=            #   spk1.scp clean, utt2spk [, text])
+data_inputs=local data_config=   # files and dirs, and an option string, whose change rebuilds stage 0
+train_dir= valid_dir= test_dir=  # your own data dirs (wav.scp noisy, spk1.scp clean): stages 0-1 skipped
 nj=2                 # parallel jobs
 force=false          # rerun the selected stages even when done
 seed=1
@@ -23,9 +19,7 @@ test_snrs="0 5"      # extra test sets data/test_snr<X>: the test speech and noi
 heldout_systems=auto # systems scored on the held-out-voice set (auto: base concat concat_ws distill_embed distill_output)
 snr_systems=auto     # systems scored on them (auto: Base, Feature Concat-ws and the L1 rows of Tables 2-3)
 sphinx_systems=auto  # + PocketSphinx phone errors (auto: base concat_ws distill_embed distill_output; Tables 2-3)
-train_hours=0        # stage 1, speech + noise sources: hours of training mixtures (0: each speech file once)
-valid_hours=0        #   hours of validation mixtures (0: each speech file once)
-segment_seconds=0    #   mixtures cut to this length from the speech files (0: whole files)
+train_hours=0 valid_hours=0 segment_seconds=0  # mixing sources: hours of train/valid mixtures cut to this length (0: each file once, whole)
 modes="base concat concat_ws distill_embed distill_embed_ws distill_output adversarial adversarial_ws triplet triplet_ws"
                      # training modes, the rows of the paper's Table 1 (conf/train_<mode>_<train_conf_tag>.yaml)
 ablation=auto        # extra Base systems of the data ablation, e.g. "base_static base_dynmix" (auto: none)

@@ -7,7 +7,8 @@ optim, scheduler, train, data (static crops or dynamic mixing: seslib.dynamic_mi
 augment (seslib.augment; ``augment: null`` turns every augmentation off). The
 effective config is written to EXP/config.yaml. Training resumes from EXP/last.pt when it
 exists. Under ``torchrun --nproc-per-node N`` (one or several nodes) it runs data-parallel
-(DDP; NCCL on GPUs, gloo on CPUs), the global batch split over the processes.
+(DDP; NCCL on GPUs, gloo on CPUs), the global batch split over the processes; a config with
+``train.max_steps: 0`` (assembled from trained parts) is written by rank 0 alone.
 """
 from __future__ import annotations
 
@@ -83,11 +84,20 @@ def main(argv=None) -> int:
     logutil.setup()
     import torch.distributed as dist
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
+    try:
+        cfg = load_config(args.config, args.set)
+    except (ValueError, FileNotFoundError) as exc:
+        log.error("%s", exc)
+        return 1
+    if cfg["train"]["max_steps"] == 0 and world > 1:
+        # assembling a model from trained parts is no training: rank 0 does it alone, without a
+        # process group (a group that lives a few milliseconds has aborted gloo at exit)
+        if int(os.environ.get("RANK", "0")) != 0:
+            return 0
+    elif world > 1 and not dist.is_initialized():
         import torch
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     try:
-        cfg = load_config(args.config, args.set)
         os.makedirs(args.out, exist_ok=True)
         if int(os.environ.get("RANK", "0")) == 0:
             atomic_write_text(os.path.join(args.out, "config.yaml"), yaml.safe_dump(cfg, sort_keys=False))
