@@ -1,6 +1,7 @@
 """Porting to a new corpus: egs/TEMPLATE/setup.sh, pre-mixed pair dirs through every stage,
 the VoiceBank-DEMAND layout, and bring-your-own data dirs."""
 import shutil
+import sys
 import subprocess
 
 import numpy as np
@@ -171,3 +172,15 @@ python {ROOT}/egs/vbd_wav2vec2/local/prep_vbd.py --root {root} --out "$out" --va
     bad = dirs[:-1] + [str(tmp_path)]  # not a data dir: rejected before anything runs
     r = subprocess.run(["./run.sh", *bad, *opts], cwd=own, env=env, capture_output=True, text=True)
     assert r.returncode == 1 and f"--test-dir {tmp_path} is not a valid data dir" in r.stderr
+
+
+def test_vbd_prep_speaker_split_options(tmp_path, env):
+    root = make_vbd_tree(tmp_path / "VBD")
+    prep = [sys.executable, str(ROOT / "egs" / "vbd_wav2vec2" / "local" / "prep_vbd.py"), "--root", str(root)]
+    r = subprocess.run(prep + ["--out", str(tmp_path / "o"), "--valid-speakers", "p226,p228"], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert set(read_kv(tmp_path / "o" / "valid" / "utt2spk").values()) == {"p226", "p228"}
+    r = subprocess.run(prep + ["--out", str(tmp_path / "o2"), "--valid-speakers", "p999"], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "['p999'] are not training speakers (4 found)" in r.stderr

@@ -72,7 +72,8 @@ def main(argv=None) -> int:
     p.add_argument("--root", required=True, help="VoiceBank-DEMAND dir (VBD_ROOT in db.sh)")
     p.add_argument("--out", required=True, help="output dir of the pair dirs (train, valid, test)")
     p.add_argument("--valid-speakers", default="p226 p287",
-                   help="training speakers held out for validation (default 'p226 p287')")
+                   help="training speakers held out for validation, separated by spaces or commas "
+                        "(default 'p226 p287')")
     args = p.parse_args(argv)
     logutil.setup()
     root, out = Path(args.root), Path(args.out)
@@ -82,7 +83,7 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"prep_vbd.py: {exc}", file=sys.stderr)
         return 1
-    valid_spk = set(args.valid_speakers.split())
+    valid_spk = set(args.valid_speakers.replace(",", " ").split())
     speakers = {u.split("_")[0] for u in train}
     unknown = sorted(valid_spk - speakers)
     if unknown or valid_spk == speakers:
