@@ -8,7 +8,7 @@ valid_speakers="p226 p287"
 help_message="Usage: $0 --out DIR [--valid-speakers 'p226 p287']
   --out DIR                 where train/, valid/, test/ go (data/local/vbd)
   --valid-speakers S,S,...  training speakers held out for validation, by commas or spaces (default '$valid_speakers';
-                            through run.sh: --local-data-opts "--valid-speakers p226,p287")
+                            through run.sh: --local-data-opts '--valid-speakers p226,p287')
   --corpus, --nj, --seed    given by se.sh; unused here (the split is by speaker, not random)
 The corpus root is VBD_ROOT in db.sh."
 . ./cmd.sh
