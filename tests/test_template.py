@@ -184,3 +184,22 @@ def test_vbd_prep_speaker_split_options(tmp_path, env):
     r = subprocess.run(prep + ["--out", str(tmp_path / "o2"), "--valid-speakers", "p999"], env=env,
                        capture_output=True, text=True)
     assert r.returncode == 1 and "['p999'] are not training speakers (4 found)" in r.stderr
+
+
+def test_own_dirs_need_lengths(tmp_path):
+    from seslib.bin.data_dir import link_own_dirs
+    rng = np.random.default_rng(3)
+    d = tmp_path / "mine"
+    noisy, clean = _pair(rng)
+    write_wav(tmp_path / "n.wav", noisy)
+    write_wav(tmp_path / "c.wav", clean)
+    d.mkdir()
+    for name, text in (("wav.scp", f"u1 {tmp_path / 'n.wav'}\n"), ("spk1.scp", f"u1 {tmp_path / 'c.wav'}\n"),
+                       ("utt2spk", "u1 u1\n"), ("spk2utt", "u1 u1\n")):
+        (d / name).write_text(text)
+    dirs = {"train": str(d), "valid": str(d), "test": str(d)}
+    assert link_own_dirs(dirs, tmp_path / "data") == 1 and not (tmp_path / "data" / "train").exists()
+    import_pair_dir(d, tmp_path / "mine16k")  # the fix the message names
+    dirs = {k: str(tmp_path / "mine16k") for k in dirs}
+    assert link_own_dirs(dirs, tmp_path / "data") == 0
+    assert (tmp_path / "data" / "valid").resolve() == (tmp_path / "mine16k").resolve()
