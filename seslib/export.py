@@ -109,12 +109,13 @@ class _LSTM(nn.Module):
             self.register_buffer(f"w{li}", torch.stack(w))  # [G, 2H, 4H]
             self.register_buffer(f"b{li}", torch.stack(b))  # [G, 1, 4H]
         self.n_layers, self.hidden = len(lstm.layers), H
+        self.shuffle = lstm._shuffle
 
     def forward(self, x, *hc):
         G, H, new = self.groups, self.hidden, []
         for li in range(self.n_layers):
-            if li:  # interleave the groups, as GroupedLSTM._shuffle
-                x = x.reshape(1, G, H).transpose(1, 2)
+            if li:  # interleave the groups
+                x = self.shuffle(x.reshape(1, 1, G * H))
             z = torch.cat([x.reshape(G, 1, H), hc[2 * li]], dim=-1) @ getattr(self, f"w{li}") + getattr(self, f"b{li}")
             sig, g = z.split([3 * H, H], dim=-1)
             i, f, o = torch.sigmoid(sig).chunk(3, dim=-1)

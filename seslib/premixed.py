@@ -27,10 +27,6 @@ from .data import DataDirError, read_kv, spk2utt_from_utt2spk, validate_data_dir
 
 log = logging.getLogger(__name__)
 
-#: files of a pair dir that are copied as they are
-PAIR_FILES = ("wav.scp", "spk1.scp", "utt2spk", "text")
-
-
 def is_pair_dir(d) -> bool:
     """Whether ``d`` holds ready pairs (``wav.scp`` + ``spk1.scp``) rather than sources."""
     d = Path(d)
@@ -48,7 +44,7 @@ def corpus_sets(src, shape: str) -> list[str]:
     return [n for n in names if is_pair_dir(src / n)]
 
 
-def import_pair_dir(src, out, check_lengths: bool = True) -> int:
+def import_pair_dir(src, out) -> int:
     """Make the data dir ``out`` from the pair dir ``src``; returns the number of utterances.
 
     Written to a temporary dir beside ``out`` and renamed, so ``out`` is complete or absent.
@@ -76,7 +72,7 @@ def import_pair_dir(src, out, check_lengths: bool = True) -> int:
         except AudioError as exc:
             raise DataDirError(f"{src}: {exc}") from None
         n, c = num_samples_at(n_frames, n_sr), num_samples_at(c_frames, c_sr)
-        if check_lengths and n != c:
+        if n != c:
             raise DataDirError(f"{src}: utterance '{utt}': noisy {noisy[utt]} has {n_frames} samples at {n_sr} Hz, "
                                f"clean {clean[utt]} {c_frames} at {c_sr} Hz: a pair must be sample-aligned")
         lengths[utt] = str(min(n, c))
@@ -100,4 +96,4 @@ def import_pair_dir(src, out, check_lengths: bool = True) -> int:
     return len(noisy)
 
 
-__all__ = ["is_pair_dir", "import_pair_dir", "corpus_sets", "PAIR_FILES"]
+__all__ = ["is_pair_dir", "import_pair_dir", "corpus_sets"]

@@ -13,7 +13,8 @@ while [ $# -gt 0 ]; do
     --corpus|--mini-conf|--dns-train-hours|--dns-valid-hours|--dns-segment-seconds|--dns-test-utts)
       [ $# -ge 2 ] || { echo "$0: $1 needs a value" 1>&2; exit 1; }
       v=${1#--}; printf -v "${v//-/_}" '%s' "$2"; shift 2 ;;
-    --corpus=*|--mini-conf=*|--dns-*=*) v=${1%%=*}; v=${v#--}; printf -v "${v//-/_}" '%s' "${1#*=}"; shift ;;
+    --corpus=*|--mini-conf=*|--dns-train-hours=*|--dns-valid-hours=*|--dns-segment-seconds=*|--dns-test-utts=*)
+      v=${1%%=*}; v=${v#--}; printf -v "${v//-/_}" '%s' "${1#*=}"; shift ;;
     --help|-h) printf '%s\n' "Recipe options (egs/dns_wav2vec2/run.sh):" \
         "  --corpus mini|dns       embedded corpus synthesised offline, or DNS Challenge + LibriSpeech in db.sh (default mini)" \
         "  --mini-conf FILE        mini corpus config (default $mini_conf)" \

@@ -27,12 +27,11 @@ def link_own_dirs(dirs: dict, into: Path) -> int:
         print("own: give --train-dir, --valid-dir and --test-dir together", file=sys.stderr)
         return 1
     for name, d in dirs.items():
-        problems = validate_data_dir(d, "exists", ["spk1.scp"])
-        if not problems and not (Path(d) / "utt2num_samples").is_file():
-            problems = [f"{Path(d) / 'utt2num_samples'} is missing (training crops need the lengths): "
-                        f"`python -m seslib.bin.data_dir import {d} NEW_DIR` writes a copy with it"]
+        problems = validate_data_dir(d, "exists", ["spk1.scp", "utt2num_samples"])  # training crops need lengths
         if problems:
-            print(f"own: --{name}-dir {d} is not a valid data dir: " + "; ".join(problems[:3]), file=sys.stderr)
+            print(f"own: --{name}-dir {d} is not a valid data dir: " + "; ".join(problems[:3])
+                  + f" (`python -m seslib.bin.data_dir import {d} NEW_DIR` writes a complete copy of a pair dir)",
+                  file=sys.stderr)
             return 1
         link = into / name
         if link.exists() and not link.is_symlink():
