@@ -1,26 +1,40 @@
-"""Recipe stages that skip themselves when done, resume when killed, rebuild when changed.
+"""Recipe stages that skip themselves when done, resume when killed, rebuild when changed,
+and never lose a finished result to a failed rerun.
 
 A stage is a command with declared inputs (files or directories), a configuration
-string (the options that change its result), outputs, and *scratch* dirs (where it
+string (the options that change its result), outputs, and *scratch* paths (where it
 works). When the command succeeds a stamp is written atomically to
-``<stamp_dir>/<name>.done`` holding the fingerprint of inputs and configuration. Then:
+``<stamp_dir>/<name>.done`` holding the fingerprint of inputs and configuration and a
+record of what the stage wrote (every file under its outputs and scratch paths: size, and
+the SHA-256 of files up to 64 KiB). Then:
 
-- stamp present, fingerprint unchanged, outputs present: skipped (one log line);
+- stamp present, fingerprint unchanged, recorded files intact: skipped (one log line);
+- recorded files missing or damaged (a size or small-file hash that differs, a checkpoint
+  whose zip directory does not open): the stage says which and rebuilds itself;
 - no stamp (the stage never finished, e.g. it was killed): the command runs again and
   resumes, since every command skips the per-file work it finished (files are written to
   a temporary name and renamed, so a half-written file is never taken as done);
-- stamp present but inputs or config changed, or ``--force``: the scratch dirs are
-  deleted and the stage is rebuilt from nothing, so no file of the old result survives.
+- stamp present but inputs or config changed, or ``--force``: the stage is rebuilt from
+  nothing. Its previous scratch paths are first *moved aside* (``.<name>.previous`` beside
+  each, recorded in ``<stamp_dir>/<name>.previous.json``), not deleted: when the rebuild
+  fails they are moved back with their stamp, exactly as they were, and only a rebuild that
+  succeeds deletes them. A rebuild killed half-way keeps them aside; the next run resumes the
+  rebuild and, again, restores them if it fails.
 
-Fingerprints hash the content of files up to 1 MiB and the size and modification time
-of larger ones; hidden files and ``log`` directories are not inputs.
+Before anything is moved, the files that other stages recorded under this stage's inputs are
+checked: a damaged input stops the stage with a message that names the file and the stage
+that rebuilds it. Fingerprints hash the content of files up to 1 MiB and the size and
+modification time of larger ones; hidden files and ``log`` directories are not inputs.
 """
 from __future__ import annotations
 
 import datetime
 import hashlib
 import json
+import os
+import re
 import shutil
+import zipfile
 import subprocess
 import sys
 import time
@@ -64,55 +78,210 @@ def _now() -> str:
     return datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
+# -- what a stage wrote ------------------------------------------------------------------
+HASHED_FILE = 64 << 10
+
+
+def _recorded(path: Path) -> bool:
+    """Whether a file under a stage's outputs is part of its record (not a log, not hidden)."""
+    return not any(x.startswith(".") or x == "log" for x in path.parts) and path.suffix != ".log"
+
+
+def written_files(paths) -> dict[str, list]:
+    """``{file: [size, sha256 or None]}`` of every recorded file at or under ``paths``."""
+    out: dict[str, list] = {}
+    for root in map(Path, paths):
+        files = [root] if root.is_file() else sorted(f for f in root.rglob("*") if f.is_file()) if root.is_dir() else []
+        for f in files:
+            rel = f.relative_to(root) if f != root else Path(f.name)
+            if f != root and not _recorded(rel):
+                continue
+            size = f.stat().st_size
+            digest = hashlib.sha256(f.read_bytes()).hexdigest() if size <= HASHED_FILE else None
+            out[os.path.normpath(str(f))] = [size, digest]
+    return out
+
+
+def damaged_files(record: dict) -> list[str]:
+    """What is wrong with the files of a record (:func:`written_files`): missing, another size,
+    another content, a checkpoint whose zip directory does not open. Empty when intact."""
+    problems = []
+    for name, (size, digest) in record.items():
+        p = Path(name)
+        if not p.is_file():
+            problems.append(f"{name} is missing")
+            continue
+        now = p.stat().st_size
+        if now != size:
+            problems.append(f"{name} has {now} bytes, {size} when written")
+        elif digest and hashlib.sha256(p.read_bytes()).hexdigest() != digest:
+            problems.append(f"{name} changed since it was written")
+        elif p.suffix == ".pt":
+            try:
+                zipfile.ZipFile(p).close()
+            except (zipfile.BadZipFile, OSError) as exc:
+                problems.append(f"{name} does not load ({exc})")
+    return problems
+
+
+def _other_stamps(stamp_dir: Path, name: str) -> list[tuple[str, dict]]:
+    """``(stage name, stamp)`` of every finished stage but ``name``."""
+    out = []
+    for st in sorted(Path(stamp_dir).glob("*.done")):
+        if st.name != f"{name}.done":
+            try:
+                out.append((st.name[:-len(".done")], json.loads(st.read_text(encoding="utf-8"))))
+            except (json.JSONDecodeError, OSError):
+                continue
+    return out
+
+
+def _under(f: str, paths) -> bool:
+    return any(f == w or f.startswith(w + os.sep) for w in paths)
+
+
+def own_record(record: dict, mine, others: list[tuple[str, dict]]) -> dict:
+    """The part of a record that is the stage's own: other stages may work inside its scratch
+    paths ``mine`` (a training dir holds the enhanced audio and scores of later stages)."""
+    mine = [os.path.normpath(str(p)) for p in mine]
+    theirs = [q for _, st in others for q in map(os.path.normpath, st.get("scratch") or [])
+              if any(q.startswith(m + os.sep) for m in mine)]
+    return {f: v for f, v in record.items() if not _under(f, theirs)}
+
+
+def damaged_inputs(inputs, others: list[tuple[str, dict]]) -> list[str]:
+    """Problems of the files that other stages recorded at or under ``inputs``, each naming
+    the stage that wrote the file."""
+    wanted = [os.path.normpath(str(i)) for i in inputs]
+    problems = []
+    for name, st in others:
+        rec = own_record(st.get("written") or {}, st.get("scratch") or [], others)
+        for msg in damaged_files({f: v for f, v in rec.items() if _under(f, wanted)})[:3]:
+            problems.append(f"{msg}: written by stage {name}, {_rerun_hint(name)}")
+    return problems
+
+
+def _rerun_hint(stage_name: str) -> str:
+    m = re.match(r"(\d+)_", stage_name)
+    n = m.group(1) if m else "N"
+    return (f"which rebuilds it when run again (run.sh --stage {n} --stop-stage {n}, with this run's other "
+            f"options)")
+
+
+# -- previous results set aside during a rebuild --------------------------------------------
+def _aside(path: Path) -> Path:
+    return path.parent / f".{path.name}.previous"
+
+
+def _set_aside(stamp: Path, scratch, label: str) -> None:
+    """Move the scratch paths and the stamp beside themselves (see the module docstring). A
+    record left by an interrupted rebuild is kept: those are the last finished results."""
+    record = stamp.with_suffix(".previous.json")
+    if record.is_file():
+        for p in map(Path, scratch):  # the interrupted rebuild's partial result
+            _remove(p)
+        return
+    moved = []
+    for p in map(Path, list(scratch) + [stamp]):
+        if p.exists() or p.is_symlink():
+            _remove(_aside(p))
+            p.rename(_aside(p))
+            moved.append(str(p))
+    atomic_write_text(record, json.dumps({"moved": moved}, indent=1))
+    if moved:
+        print(f"{_now()} {label}: previous results moved aside ({', '.join(moved)}) until the rebuild succeeds",
+              flush=True)
+
+
+def _restore(stamp: Path, scratch, label: str) -> None:
+    """Undo :func:`_set_aside` after a failed rebuild: the new partial results go, the previous come back."""
+    record = stamp.with_suffix(".previous.json")
+    if not record.is_file():
+        return
+    moved = json.loads(record.read_text(encoding="utf-8"))["moved"]
+    for p in map(Path, list(scratch) + [stamp]):
+        _remove(p)
+    for p in map(Path, moved):
+        _aside(p).rename(p)
+    record.unlink()
+    if moved:
+        print(f"{_now()} {label}: previous results restored as they were ({', '.join(moved)})", flush=True)
+
+
+def _drop_aside(stamp: Path) -> None:
+    record = stamp.with_suffix(".previous.json")
+    if record.is_file():
+        for p in json.loads(record.read_text(encoding="utf-8"))["moved"]:
+            _remove(_aside(Path(p)))
+        record.unlink()
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p)
+    elif p.exists() or p.is_symlink():
+        p.unlink()
+
+
 def run_stage(name: str, command: list[str], inputs=(), outputs=(), config: str = "",
               stamp_dir="exp/stages", force: bool = False, title: str = "", scratch=()) -> int:
     """Run ``command`` as stage ``name`` unless it is done and unchanged; return its exit code.
 
-    ``scratch`` paths (the stage's working dirs) are deleted before a forced run and
-    before a run whose inputs or config changed since it last finished, so the stage is
-    rebuilt from nothing; a stage that never finished resumes from the files it finds.
+    ``scratch`` paths (the stage's working dirs) are set aside before a forced run, before a
+    run whose inputs or config changed since it last finished and before a run that repairs
+    damaged outputs, so the stage is rebuilt from nothing; they come back when the rebuild
+    fails. A stage that never finished resumes from the files it finds.
     """
     stamp = Path(stamp_dir) / f"{name}.done"
     fp = fingerprint(inputs, config)
     label = f"stage {name}" + (f" ({title})" if title else "")
     rebuild = force
+    others = _other_stamps(Path(stamp_dir), name)
     if not force and stamp.is_file():
         try:
             old = json.loads(stamp.read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             old = {}
-        missing = [o for o in outputs if not Path(o).exists()]
-        if old.get("fingerprint") == fp and not missing:
+        missing = [str(o) for o in outputs if not Path(o).exists()]
+        if old.get("fingerprint") != fp:
+            why = "inputs or config changed"
+        elif missing:
+            why = f"outputs missing: {missing}"
+        else:
+            damaged = damaged_files(own_record(old.get("written") or {}, scratch, others))
+            why = f"outputs damaged: {'; '.join(damaged[:3])}" if damaged else None
+        if why is None:
             print(f"{_now()} {label}: done on {old.get('finished', '?')}, inputs and config unchanged: skipped",
                   flush=True)
             return 0
-        why = f"outputs missing: {missing}" if missing else "inputs or config changed"
         print(f"{_now()} {label}: {why}, rebuilding", flush=True)
         rebuild = True
-    if stamp.exists():
-        stamp.unlink()
+    bad = damaged_inputs(inputs, others)
+    if bad:
+        print(f"{_now()} {label}: FAILED before it started (nothing removed): damaged input: " + "; ".join(bad),
+              flush=True)
+        return 1
     if rebuild:
-        for p in map(Path, scratch):
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
-        if scratch:
-            print(f"{_now()} {label}: removed {' '.join(map(str, scratch))} to rebuild from scratch", flush=True)
+        _set_aside(stamp, scratch, label)
+    elif stamp.exists():
+        stamp.unlink()
     print(f"{_now()} {label}: started", flush=True)
     t0 = time.time()
     rc = subprocess.call(command)
     elapsed = time.time() - t0
-    if rc != 0:
-        print(f"{_now()} {label}: FAILED with exit code {rc} after {elapsed:.1f} s", flush=True)
-        return rc
-    missing = [o for o in outputs if not Path(o).exists()]
-    if missing:
-        print(f"{_now()} {label}: FAILED: command succeeded but outputs are missing: {missing}", flush=True)
-        return 1
+    missing = [str(o) for o in outputs if not Path(o).exists()]
+    if rc != 0 or missing:
+        print(f"{_now()} {label}: FAILED " + (f"with exit code {rc}" if rc else
+              f"(the command succeeded but outputs are missing: {missing})") + f" after {elapsed:.1f} s", flush=True)
+        _restore(stamp, scratch, label)
+        return rc or 1
     atomic_write_text(stamp, json.dumps({"name": name, "title": title, "fingerprint": fingerprint(inputs, config),
                                          "config": config, "command": command, "finished": _now(),
-                                         "elapsed_s": round(elapsed, 1)}, indent=1))
+                                         "elapsed_s": round(elapsed, 1),
+                                         "scratch": [str(p) for p in scratch],
+                                         "written": own_record(written_files(list(outputs) + list(scratch)),
+                                                               scratch, others)}, indent=1))
+    _drop_aside(stamp)
     print(f"{_now()} {label}: finished in {elapsed:.1f} s", flush=True)
     return 0
 
@@ -130,9 +299,9 @@ def main(argv=None) -> int:
     p.add_argument("--config", default="", help="options that change the result (a string)")
     p.add_argument("--stamp-dir", default="exp/stages", help="where stamps are kept (default exp/stages)")
     p.add_argument("--force", action="store_true",
-                   help="rebuild even when done and unchanged (deletes the --scratch paths first)")
+                   help="rebuild even when done and unchanged (sets the --scratch paths aside first)")
     p.add_argument("--scratch", nargs="*", default=[],
-                   help="working dirs of the stage, deleted before a rebuild (forced, or inputs changed)")
+                   help="working dirs of the stage, set aside before a rebuild (forced, inputs changed, outputs damaged) and deleted only when it succeeds")
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" not in argv:
         p.error("put the command after --")

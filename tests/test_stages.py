@@ -45,14 +45,14 @@ def test_skip_rerun_force(tmp_path, capsys):
     (tmp_path / "out" / "0.txt").write_text("stale")
     assert _stage(tmp_path, config="b") == 0
     out = capsys.readouterr().out
-    assert "inputs or config changed, rebuilding" in out and "to rebuild from scratch" in out
+    assert "inputs or config changed, rebuilding" in out and "previous results moved aside" in out
     assert (tmp_path / "out" / "0.txt").read_text() == "file 0\n"  # rebuilt, nothing old kept
     (tmp_path / "in.txt").write_text("v2")
     assert _stage(tmp_path, config="b") == 0
     assert "rebuilding" in capsys.readouterr().out
     (tmp_path / "out" / "0.txt").write_text("stale")
     assert _stage(tmp_path, config="b", force=True) == 0
-    assert "to rebuild from scratch" in capsys.readouterr().out
+    assert "previous results moved aside" in capsys.readouterr().out
     assert (tmp_path / "out" / "0.txt").read_text() == "file 0\n"  # rebuilt, not resumed
     assert (tmp_path / "out" / "runs.log").read_text() == "completed\n"
     (tmp_path / "out" / "5.txt").unlink()
@@ -102,3 +102,100 @@ def test_fingerprint_tracks_content_and_ignores_hidden(tmp_path):
     (d / "a").write_text("2")
     assert fingerprint([d], "c") != f1
     assert fingerprint([tmp_path / "nothing"], "c") != fingerprint([], "c")
+
+
+def _tree(d):
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_failed_rebuild_restores_previous_results(tmp_path, capsys):
+    """A rebuild that fails (forced, or after a change) leaves the previous results and their
+    stamp byte for byte; the old config is still 'done'."""
+    (tmp_path / "in.txt").write_text("v1")
+    assert _stage(tmp_path) == 0
+    before, stamp = _tree(tmp_path / "out"), (tmp_path / "stamps" / "demo.done").read_bytes()
+    for kwargs in ({"config": "b"}, {"force": True}):
+        rc = run_stage("demo", [sys.executable, "-c", "import os; os.makedirs('%s', exist_ok=True); "
+                                "open('%s/0.txt', 'w').write('new'); raise SystemExit(2)"
+                                % (tmp_path / "out", tmp_path / "out")],
+                       inputs=[tmp_path / "in.txt"], outputs=[tmp_path / "out" / "5.txt"],
+                       stamp_dir=tmp_path / "stamps", scratch=[tmp_path / "out"], **{"config": "a", **kwargs})
+        out = capsys.readouterr().out
+        assert rc == 2 and "previous results restored as they were" in out
+        assert _tree(tmp_path / "out") == before
+        assert (tmp_path / "stamps" / "demo.done").read_bytes() == stamp
+        assert not list(tmp_path.glob(".*previous*")) and not list((tmp_path / "stamps").glob("*previous*"))
+    assert _stage(tmp_path) == 0 and "skipped" in capsys.readouterr().out
+
+
+def test_killed_rebuild_keeps_previous_until_resumed_rebuild_ends(tmp_path, capsys):
+    (tmp_path / "in.txt").write_text("v1")
+    assert _stage(tmp_path) == 0
+    before = _tree(tmp_path / "out")
+    (tmp_path / "writer.py").write_text(WRITER)
+    cmd = [sys.executable, "-m", "seslib.stages", "--name", "demo", "--stamp-dir", str(tmp_path / "stamps"),
+           "--inputs", str(tmp_path / "in.txt"), "--outputs", str(tmp_path / "out" / "5.txt"), "--config", "b",
+           "--scratch", str(tmp_path / "out"), "--",
+           sys.executable, str(tmp_path / "writer.py"), str(tmp_path / "out"), "0.3"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 20
+    while not ((tmp_path / ".out.previous").exists() and (tmp_path / "out" / "1.txt").exists()) \
+            and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _tree(tmp_path / ".out.previous") == before  # set aside, not deleted
+    # the resumed rebuild fails: back to the last finished results
+    rc = run_stage("demo", [sys.executable, "-c", "raise SystemExit(4)"], inputs=[tmp_path / "in.txt"],
+                   config="b", stamp_dir=tmp_path / "stamps", scratch=[tmp_path / "out"])
+    assert rc == 4 and _tree(tmp_path / "out") == before
+    assert _stage(tmp_path) == 0 and "skipped" in capsys.readouterr().out
+
+
+def test_damaged_outputs_rebuild_the_stage(tmp_path, capsys):
+    (tmp_path / "in.txt").write_text("v1")
+    assert _stage(tmp_path) == 0
+    (tmp_path / "out" / "3.txt").write_text("file 3\n"[:4])  # truncated
+    assert _stage(tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "outputs damaged" in out and "3.txt has 4 bytes, 7 when written" in out and "rebuilding" in out
+    assert (tmp_path / "out" / "3.txt").read_text() == "file 3\n"
+    (tmp_path / "out" / "2.txt").write_text("file X\n")  # same size, other content
+    assert _stage(tmp_path) == 0
+    assert "2.txt changed since it was written" in capsys.readouterr().out
+    assert _stage(tmp_path) == 0 and "skipped" in capsys.readouterr().out
+
+
+def test_damaged_input_stops_the_next_stage_naming_its_writer(tmp_path, capsys):
+    """A stage whose input was damaged after another stage wrote it stops before it removes
+    anything, naming the file and the stage that rebuilds it."""
+    (tmp_path / "in.txt").write_text("v1")
+    assert _stage(tmp_path) == 0
+    nxt = dict(inputs=[tmp_path / "out"], outputs=[tmp_path / "next" / "x"], stamp_dir=tmp_path / "stamps",
+               scratch=[tmp_path / "next"])
+    make = [sys.executable, "-c", f"import os; os.makedirs('{tmp_path}/next', exist_ok=True); "
+            f"open('{tmp_path}/next/x', 'w').write('ok')"]
+    assert run_stage("4_next", make, config="1", **nxt) == 0
+    (tmp_path / "out" / "4.txt").write_text("")
+    capsys.readouterr()
+    assert run_stage("4_next", make, config="1", force=True, **nxt) == 1
+    out = capsys.readouterr().out
+    assert "FAILED before it started (nothing removed)" in out and "4.txt has 0 bytes" in out
+    assert "written by stage demo" in out
+    assert (tmp_path / "next" / "x").read_text() == "ok" and (tmp_path / "stamps" / "4_next.done").is_file()
+
+
+def test_record_leaves_out_what_later_stages_write_inside(tmp_path):
+    """A training dir holds the enhanced audio of a later stage: rebuilding that does not
+    make the training stage look damaged."""
+    exp = tmp_path / "exp"
+    mk = lambda d, f: [sys.executable, "-c", f"import os; os.makedirs('{d}', exist_ok=True); open('{d}/{f}', 'w').write('1')"]
+    kw = dict(stamp_dir=tmp_path / "stamps")
+    assert run_stage("3_train", mk(exp, "best.pt0"), outputs=[exp / "best.pt0"], scratch=[exp], **kw) == 0
+    assert run_stage("4_enh", mk(exp / "enh", "wav.scp"), inputs=[exp / "best.pt0"], scratch=[exp / "enh"],
+                     outputs=[exp / "enh" / "wav.scp"], **kw) == 0
+    assert run_stage("4_enh", mk(exp / "enh", "wav.scp"), inputs=[exp / "best.pt0"], scratch=[exp / "enh"],
+                     outputs=[exp / "enh" / "wav.scp"], config="other", **kw) == 0
+    (exp / "enh" / "wav.scp").write_text("22")
+    assert run_stage("3_train", [sys.executable, "-c", "raise SystemExit(9)"], outputs=[exp / "best.pt0"],
+                     scratch=[exp], **kw) == 0  # skipped: its own files are intact
