@@ -14,6 +14,24 @@ def save_checkpoint(path, state: dict) -> None:
         torch.save(state, tmp)
 
 
+def read_checkpoint(path, map_location="cpu") -> dict:
+    """``torch.load`` of a checkpoint file, with an error that names the file when it is
+    missing or damaged (a truncated file gives torch's bare ``OSError``/``RuntimeError``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file does not load.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except (OSError, RuntimeError, EOFError, ValueError) as exc:
+        raise ValueError(f"checkpoint {path} is damaged and does not load ({type(exc).__name__}: {exc}); "
+                         f"the stage that wrote it rebuilds it when run again") from None
+
+
 def load_model(path, map_location="cpu", teacher=None):
     """Build the enhancer stored in a checkpoint (``last.pt``/``best.pt``), in eval mode.
 
@@ -27,10 +45,7 @@ def load_model(path, map_location="cpu", teacher=None):
     """
     from .models import GCRN
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    ck = torch.load(path, map_location=map_location, weights_only=False)
+    ck = read_checkpoint(path, map_location)
     if not isinstance(ck, dict) or "model_config" not in ck or "model" not in ck:
         raise ValueError(f"{path} is not a seslib checkpoint (no model_config/model)")
     model = GCRN(**ck["model_config"])
@@ -59,7 +74,7 @@ def gcrn_state(path) -> tuple[dict, dict]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist (train that system first)")
-    ck = torch.load(path, map_location="cpu", weights_only=False)
+    ck = read_checkpoint(path)
     if not isinstance(ck, dict) or "mode" not in ck or "model_config" not in ck:
         raise ValueError(f"{path} is not a seslib training checkpoint")
     return {k[len("model."):]: v for k, v in ck["mode"].items() if k.startswith("model.")}, ck["model_config"]

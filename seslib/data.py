@@ -56,7 +56,9 @@ def read_kv(path, allow_empty_value: bool = False) -> dict[str, str]:
             if not value and not allow_empty_value:
                 raise DataDirError(f"{path}:{lineno}: key '{key}' has no value")
             if key in out:
-                raise DataDirError(f"{path}:{lineno}: duplicate key '{key}'")
+                hint = (" (an id with a space in it? ids are the text before the first space or tab, and "
+                        "must not contain whitespace)" if " " in value.strip() or "\t" in value.strip() else "")
+                raise DataDirError(f"{path}:{lineno}: duplicate key '{key}'{hint}")
             out[key] = value
     return out
 
@@ -147,6 +149,8 @@ def validate_data_dir(data_dir, check_audio: str = "exists", require=()) -> list
     if problems:
         return problems
     ref = set(tables["wav.scp"])
+    if not ref:
+        return [f"{d / 'wav.scp'}: no utterances (an empty set cannot be trained on, enhanced or scored)"]
     for name in PER_UTT_FILES:
         if name in tables and name != "wav.scp":
             keys = set(tables[name])
@@ -176,12 +180,15 @@ def validate_data_dir(data_dir, check_audio: str = "exists", require=()) -> list
             if not v.isdigit() or int(v) <= 0:
                 problems.append(f"{d / 'utt2num_samples'}: utterance '{utt}' has bad length '{v}'")
                 break
+    lengths: dict[str, int] = {}  # of the noisy audio at 16 kHz
     if check_audio != "none":
         for name in AUDIO_SCPS:
             for utt, path in tables.get(name, {}).items():
-                if check_audio == "exists":
+                if check_audio == "exists" or not Path(path).is_file():
                     if not Path(path).is_file():
-                        problems.append(f"{d / name}: utterance '{utt}': audio file {path} does not exist")
+                        hint = (f" (is '{utt} {path.rsplit(maxsplit=1)[0]}' the id? ids must not contain whitespace)"
+                                if " " in path and Path(path.rsplit(maxsplit=1)[-1]).is_file() else "")
+                        problems.append(f"{d / name}: utterance '{utt}': audio file {path} does not exist{hint}")
                 else:
                     try:
                         frames, sr = audio_info(path, utt)
@@ -189,9 +196,14 @@ def validate_data_dir(data_dir, check_audio: str = "exists", require=()) -> list
                         problems.append(f"{d / name}: {exc}")
                         continue
                     want = tables.get("utt2num_samples", {}).get(utt)
+                    if want is None and name != "wav.scp" and utt in lengths:
+                        want = lengths[utt]  # no utt2num_samples: the pair must still agree with wav.scp
+                    if name == "wav.scp":
+                        lengths[utt] = num_samples_at(frames, sr)
                     if want is not None and num_samples_at(frames, sr) != int(want):
+                        says = "utt2num_samples says" if "utt2num_samples" in tables else "the noisy wav.scp audio has"
                         problems.append(f"{d / name}: utterance '{utt}': {frames} samples at {sr} Hz in {path} "
-                                        f"({num_samples_at(frames, sr)} at 16 kHz), utt2num_samples says {want}")
+                                        f"({num_samples_at(frames, sr)} at 16 kHz), {says} {want}")
                 if len(problems) > 20:
                     problems.append("... (stopped after 20 problems)")
                     return problems

@@ -130,6 +130,32 @@ def disk_usage(path) -> int:
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
 
+def check_arks(scp) -> None:
+    """Cheap integrity check of the arks an scp points into: the matrix at each ark's last offset
+    loads (a truncated ark fails there).
+
+    Raises:
+        ValueError: naming the ark and the scp.
+    """
+    import kaldiio
+    last: dict[str, tuple[int, str]] = {}
+    for line in Path(scp).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        utt, _, where = line.strip().partition(" ")
+        ark, _, off = where.strip().rpartition(":")
+        if ark and off.isdigit() and int(off) >= last.get(ark, (-1, ""))[0]:
+            last[ark] = (int(off), utt)
+    for ark, (off, utt) in last.items():
+        try:
+            kaldiio.load_mat(f"{ark}:{off}")
+        except Exception as exc:  # kaldiio raises bare AssertionError/EOFError/ValueError on damage
+            size = Path(ark).stat().st_size if Path(ark).is_file() else "no"
+            raise ValueError(f"{ark} ({size} bytes) is damaged: the features of utterance {utt} at offset {off} "
+                             f"do not load ({type(exc).__name__}: {exc}); it is listed in {scp}; dump the teacher "
+                             f"features again") from None
+
+
 class DumpedFeatures:
     """Crops of dumped features.
 
@@ -155,6 +181,7 @@ class DumpedFeatures:
             if not scp.is_file():
                 raise FileNotFoundError(f"{scp} does not exist; dump the '{key}' features first")
             self.tables[key] = kaldiio.load_scp(str(scp))
+            check_arks(scp)
 
     def crop(self, key: str, utt: str, offset: int, n_frames: int) -> torch.Tensor:
         if offset % stft.HOP:
@@ -163,6 +190,9 @@ class DumpedFeatures:
             m = self.tables[key][utt]
         except KeyError:
             raise KeyError(f"{self.dir / (key + '.scp')}: no features for utterance {utt}") from None
+        except Exception as exc:  # kaldiio's bare AssertionError/EOFError on a damaged ark
+            raise ValueError(f"{self.dir / (key + '.scp')}: the features of utterance {utt} do not load "
+                             f"({type(exc).__name__}: {exc}): the dump is damaged; dump it again") from None
         f0 = offset // stft.HOP
         seg = np.zeros((n_frames, m.shape[1]), dtype=np.float32)
         part = m[f0:f0 + n_frames]

@@ -210,8 +210,21 @@ def run_module_jobs(module: str, args: list[str], nj: int, out_dir, name: str) -
     failed = run_jobs(("JOB", 1, nj), str(out_dir / "log" / f"{name}.JOB.log"), cmd, opts.backend,
                       opts.max_jobs_run, not opts.no_progress, backend_options(opts))
     if failed:
-        logging.getLogger(module).error("%s jobs %s failed; see %s/log/%s.*.log", name, failed, out_dir, name)
+        first = out_dir / "log" / f"{name}.{failed[0]}.log"
+        logging.getLogger(module).error("%s jobs %s failed; see %s/log/%s.*.log; the end of %s:\n%s", name, failed,
+                                        out_dir, name, first, log_tail(first))
     return not failed
+
+
+def log_tail(path, lines: int = 8) -> str:
+    """The last lines of a job's log (its error), indented, for the console; the launcher's
+    own footer line is left out."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return "    (no log)"
+    text = [t for t in text if t.strip() and not t.startswith("# ")]
+    return "\n".join("    " + t[-300:] for t in text[-lines:])
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -276,8 +289,9 @@ def main(argv=None) -> int:
         var = spec[0] if spec else "JOB"
         n = spec[2] - spec[1] + 1 if spec else 1
         logs = ", ".join(log_template.replace(var, str(j)) for j in failed[:5])
-        print(f"launch: {len(failed)} of {n} jobs failed ({var}={','.join(map(str, failed))}); see {logs}",
-              file=sys.stderr)
+        first = log_template.replace(var, str(failed[0]))
+        print(f"launch: {len(failed)} of {n} jobs failed ({var}={','.join(map(str, failed))}); see {logs}; "
+              f"the end of {first}:\n{log_tail(first)}", file=sys.stderr)
         return 1
     return 0
 

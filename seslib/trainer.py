@@ -39,7 +39,8 @@ import torch
 import torch.distributed as dist
 
 from . import audio, augment, dynamic_mix, stft
-from .checkpoint import gcrn_state, init_from, save_checkpoint
+from .checkpoint import gcrn_state, init_from, read_checkpoint, save_checkpoint
+from .config import DEFAULTS, merge_config  # noqa: F401  (DEFAULTS: the trainer's defaults)
 from .data import read_kv
 from .features import DumpedFeatures, OnlineFeatures
 from .losses import si_sdr
@@ -47,46 +48,6 @@ from .models import GCRN
 from .modes import get_mode
 
 log = logging.getLogger(__name__)
-
-DEFAULTS = {
-    "mode": "base",
-    "mode_options": {},
-    "init": [],                          # [{checkpoint: PATH, parts: [encoder, lstm, ...]}]
-    "teacher": {"path": None, "features": "dumped", "dump_dir": None},
-    "model": {},
-    "optim": {"lr": 1.0e-3, "betas": [0.9, 0.999], "grad_clip": 5.0},
-    "scheduler": {"name": "constant"},  # constant (paper) | cosine (to lr * min_factor at max_steps)
-    "train": {"batch_size": 8, "crop_seconds": 4.0, "max_steps": 1000, "seed": 1, "log_every": 25,
-              "valid_every": 250, "ckpt_every": 250, "valid_max_utts": 0, "threads": 0},
-    "data": dict(dynamic_mix.DEFAULTS),  # static crops of the training mixtures, or dynamic mixing
-    "augment": {},                       # seslib.augment.DEFAULTS-shaped; needs data.dynamic_mixing
-}
-
-
-def _deep_merge(base: dict, override: dict) -> dict:
-    out = dict(base)
-    for k, v in override.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(out.get(k), dict) and isinstance(v, dict) else v
-    return out
-
-
-def merge_config(base: dict, override: dict) -> dict:
-    """Recursive dict merge; unknown top-level or section keys are an error."""
-    out = json.loads(json.dumps(base))
-    for k, v in override.items():
-        if k not in out:
-            raise ValueError(f"unknown config key '{k}'; known: {sorted(out)}")
-        if k == "augment":  # nested; its keys are checked by seslib.augment.merge_defaults; null: none
-            out[k] = _deep_merge(out[k], v) if v is not None else {}
-        elif isinstance(out[k], dict) and isinstance(v, dict) and k not in ("model", "mode_options"):
-            for kk in v:
-                if kk not in out[k] and k != "scheduler":
-                    raise ValueError(f"unknown config key '{k}.{kk}'; known: {sorted(out[k])}")
-            out[k].update(v)
-        else:
-            out[k] = v
-    return out
-
 
 class CropSampler:
     """Stateless batches of random crops from a data dir.
@@ -182,6 +143,37 @@ def _set_rng_state(s: dict) -> None:
     random.setstate(s["python"])
 
 
+def _flat(cfg: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in cfg.items():
+        if isinstance(v, dict) and v and k not in ("model", "mode_options"):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = json.dumps(v, sort_keys=True)
+    return out
+
+
+#: config keys that may change between a killed run and its resumption: they change what is
+#: logged and saved when, not what is learned (``train.max_steps`` also, upward, under the
+#: constant schedule, whose learning rate does not depend on it)
+SAFE_TO_CHANGE = ("train.log_every", "train.valid_every", "train.ckpt_every", "train.threads")
+
+
+def config_changes(old: dict, new: dict, step: int) -> tuple[list[str], list[str]]:
+    """``(safe, unsafe)`` changes from the config a checkpoint of ``step`` was trained with
+    (``old``) to ``new``, one ``"key: old -> new"`` line each."""
+    a, b = _flat(old), _flat(new)
+    safe, unsafe = [], []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) == b.get(key):
+            continue
+        line = f"{key}: {a.get(key, 'unset')} -> {b.get(key, 'unset')}"
+        upward = (key == "train.max_steps" and json.loads(b[key]) >= step
+                  and new.get("scheduler", {}).get("name") == "constant" and key in a)
+        (safe if key in SAFE_TO_CHANGE or upward else unsafe).append(line)
+    return safe, unsafe
+
+
 class Trainer:
     """Trains one mode; see the module docstring.
 
@@ -272,8 +264,8 @@ class Trainer:
                 "extra_optimizers": {k: o.state_dict() for k, o in self.mode.extra_optimizers().items()},
                 "step": self.step, "best": self.best, "rng": _rng_state()}
 
-    def resume(self, path) -> None:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
+    def resume(self, path, ck: dict | None = None) -> None:
+        ck = ck if ck is not None else read_checkpoint(path)
         self.mode.load_state_dict(ck["mode"])
         self.opt.load_state_dict(ck["optimizer"])
         self.sched.load_state_dict(ck["scheduler"])
@@ -285,6 +277,30 @@ class Trainer:
         metric = self.best.get("metric", "SI-SDR (dB)")
         self._log(f"resumed from {path} at step {self.step} (best valid {metric} {self.best['valid_si_sdr']:.3f} "
                   f"at step {self.best['step']})")
+
+    def _resume_or_restart(self, path: Path) -> None:
+        """Resume from ``path`` when it was trained by this config, or by one that differs only
+        in keys that are safe to change mid-run (:func:`config_changes`); else restart from step
+        0, the superseded files kept in ``.superseded/`` (a resumed model is never labelled with
+        a config that did not train it)."""
+        ck = read_checkpoint(path)
+        safe, unsafe = config_changes(ck.get("config") or {}, self.cfg, ck.get("step", 0))
+        if not unsafe:
+            self.resume(path, ck)
+            for line in safe:
+                self._log(f"config changed since step {self.step}, safe to change mid-run: {line}")
+            return
+        if self.distributed:
+            dist.barrier()  # every process has read the checkpoint before rank 0 moves it
+        keep = self.out / ".superseded" / time.strftime("%Y%m%d-%H%M%S")
+        if self.rank == 0:
+            keep.mkdir(parents=True, exist_ok=True)
+            for name in ("last.pt", "best.pt", "train.log", "tensorboard"):
+                if (self.out / name).exists():
+                    (self.out / name).rename(keep / name)
+        self._log(f"restarting from step 0: {path} (step {ck.get('step', '?')}) was trained with another config "
+                  f"({'; '.join(unsafe)}); its files are kept in {keep}")
+
 
     def _save(self, name: str) -> None:
         if self.rank == 0:
@@ -356,8 +372,8 @@ class Trainer:
         tc = self.cfg["train"]
         self.out.mkdir(parents=True, exist_ok=True)
         if (self.out / "last.pt").is_file():
-            self.resume(self.out / "last.pt")
-        elif self.rank == 0:
+            self._resume_or_restart(self.out / "last.pt")
+        if self.step == 0 and self.rank == 0:
             n_learn = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
             self._log(f"mode {self.cfg['mode']}, GCRN {self.model.num_parameters():,} parameters "
                       f"({n_learn:,} learn), {self.sampler.describe()}, {self.world} process(es)")

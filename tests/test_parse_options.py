@@ -49,6 +49,16 @@ def test_config_file_then_override(tmp_path):
     assert r.returncode != 0 and "not found" in r.stderr
 
 
-def test_help(tmp_path):
+def test_help_on_stdout(tmp_path):
     r = _run(tmp_path, "--help")
-    assert r.returncode == 0 and "usage: demo" in r.stderr
+    assert r.returncode == 0 and r.stdout.strip() == "usage: demo" and r.stderr == ""
+
+
+def test_true_false_auto_options(tmp_path):
+    s = tmp_path / "demo.sh"
+    s.write_text(f"analysis=auto\nbool_auto_options=analysis\n. {ROOT}/utils/parse_options.sh\necho $analysis\n")
+    for v in ("true", "false", "auto"):
+        r = subprocess.run(["bash", str(s), "--analysis", v], capture_output=True, text=True)
+        assert r.returncode == 0 and r.stdout.strip() == v
+    r = subprocess.run(["bash", str(s), "--analysis", "maybe"], capture_output=True, text=True)
+    assert r.returncode == 1 and "--analysis takes true, false or auto, not 'maybe'" in r.stderr

@@ -69,15 +69,18 @@ def test_build_skip_kill_resume_and_determinism(tmp_path, env):
 def test_help_lists_stages_and_rejects_unknown_options(env):
     from conftest import RECIPE
     r = subprocess.run(["./run.sh", "--help"], cwd=RECIPE, env=env, capture_output=True, text=True)
-    assert r.returncode == 0 and "0  data preparation" in r.stderr and "1  sources mixed" in r.stderr
-    assert "--mini-conf FILE" in r.stdout  # the recipe's own options, before the shared ones
+    assert r.returncode == 0 and "0  data preparation" in r.stdout and "1  sources mixed" in r.stdout
+    assert r.stdout.index("--mini-conf FILE") < r.stdout.index("--stage N")  # the recipe's own options first
+    assert r.stderr == ""  # all of it on stdout: `run.sh --help | less` shows it all
     r = subprocess.run(["./run.sh", "--bogus", "1"], cwd=RECIPE, env=env, capture_output=True, text=True)
     assert r.returncode != 0 and "unknown option --bogus" in r.stderr
     # numeric options are checked before anything runs: one message, non-zero exit
     for args, msg in ((["--stage", "abc"], "--stage must be a whole number (0, 1, 2, ...), not 'abc'"),
                       (["--stage", "5", "--stop-stage", "3"], "--stage 5 is after --stop-stage 3"),
                       (["--nj", "0"], "--nj must be at least 1"), (["--nproc=two"], "--nproc must be a whole number"),
-                      (["--seed", "1.5"], "--seed must be a whole number")):
+                      (["--seed", "1.5"], "--seed must be a whole number"),
+                      (["--analysis", "maybe"], "--analysis takes true, false or auto, not 'maybe'"),
+                      (["--teacher-check", "yes"], "--teacher-check takes true, false or auto")):
         r = subprocess.run(["./run.sh", *args], cwd=RECIPE, env=env, capture_output=True, text=True)
         assert r.returncode == 1 and msg in r.stderr and r.stderr.count("\n") == 1 and r.stdout == "", (args, r.stderr)
 

@@ -193,3 +193,48 @@ def test_describe_systems_refuses_bad_plans(tmp_path, capsys, args, message):
     (tmp_path / "train_d_x.yaml").write_text("mode: nope\n")
     lines, err = _plan(tmp_path, capsys, "--ablation", "", "--teacher-ablation", "", *args)
     assert lines is None and message in err
+
+
+def test_changed_config_after_a_kill_restarts_and_says_why(dirs, tmp_path):
+    """A rerun whose config differs from the checkpoint's in a key that changes what is learned
+    restarts from step 0 (the model is then exactly a fresh run of the new config); the old
+    files are kept aside, and the log lists the changed keys."""
+    tr, va = dirs
+    Trainer(_cfg("train.max_steps=2"), tr, va, tmp_path / "x").train()  # "killed" at step 2, lr 1e-3
+    Trainer(_cfg("train.max_steps=4", "optim.lr=5e-4"), tr, va, tmp_path / "x").train()
+    log = (tmp_path / "x" / "train.log").read_text()
+    assert "restarting from step 0" in log and "optim.lr: 0.001 -> 0.0005" in log and "resumed from" not in log
+    ck = torch.load(tmp_path / "x" / "last.pt", weights_only=False)
+    assert ck["config"]["optim"]["lr"] == 5e-4 and ck["step"] == 4
+    assert ck["optimizer"]["param_groups"][0]["lr"] == 5e-4
+    Trainer(_cfg("train.max_steps=4", "optim.lr=5e-4"), tr, va, tmp_path / "fresh").train()
+    assert _same(_weights(tmp_path / "x" / "last.pt"), _weights(tmp_path / "fresh" / "last.pt"))
+    kept = list((tmp_path / "x" / ".superseded").glob("*/last.pt"))
+    assert len(kept) == 1 and torch.load(kept[0], weights_only=False)["step"] == 2
+
+
+def test_safe_config_changes_resume_and_are_logged(dirs, tmp_path):
+    tr, va = dirs
+    Trainer(_cfg("train.max_steps=2"), tr, va, tmp_path / "x").train()
+    Trainer(_cfg("train.max_steps=4", "train.log_every=2"), tr, va, tmp_path / "x").train()
+    log = (tmp_path / "x" / "train.log").read_text()
+    assert "resumed from" in log and "restarting" not in log
+    assert "safe to change mid-run: train.log_every: 1 -> 2" in log and "train.max_steps: 2 -> 4" in log
+    # fewer steps than were trained, or a cosine schedule (whose lr depends on max_steps): not safe
+    from seslib.trainer import config_changes
+    old = _cfg("train.max_steps=4")
+    assert config_changes(old, _cfg("train.max_steps=2"), 4)[1] == ["train.max_steps: 4 -> 2"]
+    cos = _cfg("train.max_steps=4", "scheduler={name: cosine}")
+    assert config_changes(cos, _cfg("train.max_steps=8", "scheduler={name: cosine}"), 4)[1] == \
+        ["train.max_steps: 4 -> 8"]
+
+
+def test_damaged_checkpoint_is_named(dirs, tmp_path):
+    tr, va = dirs
+    Trainer(_cfg("train.max_steps=2"), tr, va, tmp_path / "x").train()
+    p = tmp_path / "x" / "last.pt"
+    p.write_bytes(p.read_bytes()[:1000])
+    with pytest.raises(ValueError, match=r"checkpoint .*last.pt is damaged and does not load"):
+        Trainer(_cfg("train.max_steps=4"), tr, va, tmp_path / "x").train()
+    with pytest.raises(ValueError, match=r"checkpoint .*last.pt is damaged"):
+        load_model(p)

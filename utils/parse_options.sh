@@ -4,8 +4,9 @@
 #   --foo-bar x     sets foo_bar=x; foo_bar must already be defined (unknown options are an error)
 #   --foo-bar=x     the same
 #   --config FILE   sources FILE (shell assignments) first; later options override it
-#   --help, -h      prints $help_message and exits
-# A variable whose current value is true or false only takes true or false.
+#   --help, -h      prints $help_message (on stdout, so that `--help | less` shows it all) and exits
+# A variable whose current value is true or false only takes true or false; the variables named
+# in $bool_auto_options take true, false or auto.
 # Checked after parsing (also what --config set): the variables named in $int_options hold
 # integers >= 0, those in $positive_options integers >= 1, and $stage <= $stop_stage where
 # both exist; otherwise one message and exit 1.
@@ -15,7 +16,7 @@ while true; do
   [ $# -eq 0 ] && break
   case "$1" in
     --help|-h)
-      if [ -z "${help_message:-}" ]; then echo "No help found." 1>&2; else printf '%s\n' "$help_message" 1>&2; fi
+      if [ -z "${help_message:-}" ]; then echo "No help found." 1>&2; else printf '%s\n' "$help_message"; fi
       exit 0 ;;
     --config)
       [ $# -lt 2 ] && { echo "$0: --config needs a file" 1>&2; exit 1; }
@@ -48,6 +49,10 @@ for __name in ${int_options:-} ${positive_options:-}; do
   if ! [[ "${!__name}" =~ ^[0-9]+$ ]]; then
     echo "$0: --${__name//_/-} must be a whole number (0, 1, 2, ...), not '${!__name}'" 1>&2; exit 1
   fi
+done
+for __name in ${bool_auto_options:-}; do
+  case "${!__name}" in true|false|auto) ;; *)
+    echo "$0: --${__name//_/-} takes true, false or auto, not '${!__name}'" 1>&2; exit 1 ;; esac
 done
 for __name in ${positive_options:-}; do
   [ "${!__name}" -ge 1 ] || { echo "$0: --${__name//_/-} must be at least 1, not '${!__name}'" 1>&2; exit 1; }

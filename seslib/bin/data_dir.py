@@ -27,7 +27,9 @@ def link_own_dirs(dirs: dict, into: Path) -> int:
         print("own: give --train-dir, --valid-dir and --test-dir together", file=sys.stderr)
         return 1
     for name, d in dirs.items():
-        problems = validate_data_dir(d, "exists", ["spk1.scp", "utt2num_samples"])  # training crops need lengths
+        # as strictly as stage 1 checks its own: every file decodes, pairs agree at 16 kHz with
+        # utt2num_samples (which training crops need)
+        problems = validate_data_dir(d, "header", ["spk1.scp", "utt2num_samples"])
         if problems:
             print(f"own: --{name}-dir {d} is not a valid data dir: " + "; ".join(problems[:3])
                   + f" (`python -m seslib.bin.data_dir import {d} NEW_DIR` writes a complete copy of a pair dir)",

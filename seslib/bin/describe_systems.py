@@ -30,6 +30,7 @@ prints bash assignments (values quoted) that run.sh evaluates:
                     stage config string, and the train command's ``--set`` overrides
   s_input[S]        what stage 4 feeds the model: wav.scp (the noisy mixtures), or spk1.scp for
                     a decoder that resynthesises speech from the teacher's embeddings of it
+  train_confs       the training config files used, as patterns (conf/train_<system>_mini.yaml, ...)
   results_args      the rows of stage 6 (seslib.bin.results --row/--ablation-row/--teacher-row ...)
 
 A system ``S`` is trained with ``<conf-dir>/train_S_<tag>.yaml``, or ``train_S.yaml`` where the
@@ -52,7 +53,7 @@ from pathlib import Path
 from .. import augment
 from ..modes import get_mode
 from .describe_analysis import ANALYSIS_SYSTEMS, add_options, analysis_systems, plan_analysis
-from .train import load_config
+from ..config import load_config
 
 #: separates a system from the teacher it was trained with in teacher-ablation names
 TEACHER_SEP = "_teacher-"
@@ -61,7 +62,7 @@ _SEED = re.compile(r"^(.+)_seed(\d+)$")
 
 #: value of each "auto" option per corpus ("*": any other corpus)
 AUTO = {
-    "teacher": {"mini": "whisper-tiny.en", "*": "facebook/wav2vec2-base"},
+    "teacher": {"dns": "facebook/wav2vec2-base", "*": "whisper-tiny.en"},  # offline unless the paper's DNS set-up
     "ablation": {"*": ""},  # issue 8's study, "base_static base_dynmix", is opt-in (time budget)
     "teacher_ablation": {"mini": "random", "*": ""},
     "heldout_systems": {"*": "base concat concat_ws distill_embed distill_output"},
@@ -289,7 +290,9 @@ def plan(a) -> dict:
                check_teachers=" ".join(check_teachers), dump_teachers=" ".join(dump_teachers),
                peers_available=" ".join(peers),
                t_path=paths, t_tag={t: tag(t, a.recipe_dir) for t in used},
-               t_dump={t: f"dump/{tag(paths[t], a.recipe_dir)}/train" for t in used})
+               t_dump={t: f"dump/{tag(paths[t], a.recipe_dir)}/train" for t in used},
+               train_confs=", ".join(sorted({out["s_conf"][s].replace(split_seed(s)[0].partition(TEACHER_SEP)[0],
+                                                                      "<system>", 1) for s in systems})))
     out["results_args"] = results_args(modes, ablation, systems, teacher_systems, a.teacher_ablation_modes.split(),
                                        peers, [f"exp/teacher_check/{tag(t, a.recipe_dir)}.json" for t in check_teachers],
                                        out["pretrain_used"] == "true")

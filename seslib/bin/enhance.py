@@ -123,7 +123,8 @@ def main(argv=None) -> int:
     p.add_argument("--model", required=True,
                    help="checkpoint (best.pt / last.pt) written by seslib.bin.train, or peer:rnnoise|dfn3|noisereduce")
     p.add_argument("input", help="a wav file, a directory of audio files, or a data dir")
-    p.add_argument("output", help="output wav file or directory")
+    p.add_argument("output", help="output wav file, or directory (for one input file: an existing directory, or a "
+                                   "path ending in /, receives NAME.wav)")
     p.add_argument("--streaming", action="store_true", help="frame-by-frame processing with carried state")
     p.add_argument("--engine", choices=("torch", "onnx"), default="torch",
                    help="torch (default): the checkpoint in PyTorch; onnx: --model is a streaming step exported by "
@@ -146,6 +147,8 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads or 1)
     try:
         if src.is_dir() and (src / "wav.scp").is_file():
+            if not read_kv(src / args.input_scp if (src / args.input_scp).is_file() else src / "wav.scp"):
+                raise DataDirError(f"{src / args.input_scp}: no utterances to enhance")
             if args.nj > 1 and not args.job:
                 from ..launcher import run_module_jobs
                 opts = ["--model", args.model, str(src), str(dst), "--input-scp", args.input_scp] \
@@ -173,6 +176,10 @@ def main(argv=None) -> int:
             n = enhance_pairs(model, pairs, args.streaming, "enhance", not args.quiet)
             log.info("%s: enhanced %d files into %s", src, n, dst)
         else:
+            if not src.is_file():
+                raise FileNotFoundError(f"input {src} does not exist")
+            if dst.is_dir() or args.output.endswith("/"):  # into a directory, under the input's name
+                dst = dst / src.with_suffix(".wav").name
             model = load_enhancer(args.model, args.streaming, args.teacher, args.engine)
             _write(dst, enhance_array(model, audio.read_audio(src), args.streaming))
             log.info("enhanced %s -> %s", src, dst)

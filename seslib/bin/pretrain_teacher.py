@@ -22,7 +22,7 @@ from .. import logutil
 from ..audio import AudioError
 from ..data import DataDirError
 from ..teacher_pretrain import DEFAULTS, TeacherPretrainer
-from .train import parse_set
+from ..config import parse_set
 
 log = logging.getLogger("seslib.pretrain_teacher")
 

@@ -92,6 +92,8 @@ def summarize(out: Path, nj: int, system: str, asr_model) -> dict:
         with open(out / "split" / f"scores.{j}.tsv", encoding="utf-8") as f:
             rows += list(csv.DictReader(f, delimiter="\t"))
     rows.sort(key=lambda r: r["utt"])
+    if not rows:
+        raise DataDirError(f"{out}: the score jobs scored no utterances")
     with atomic_output(out / "scores.tsv") as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, COLUMNS, delimiter="\t")
@@ -144,6 +146,8 @@ def main(argv=None) -> int:
         if args.job:
             score_job(ref, hyp, out, args.job, args.nj, asr, args.asr_model, not args.quiet)
             return 0
+        if not read_kv(ref / "spk1.scp"):
+            raise DataDirError(f"{ref / 'spk1.scp'}: no utterances to score (an empty test set has no scores)")
         out.mkdir(parents=True, exist_ok=True)
         if args.nj > 1:
             from ..launcher import run_module_jobs

@@ -1,7 +1,7 @@
 """Train an enhancer: python -m seslib.bin.train --config CONF --train-dir D --valid-dir D --out EXP
 
 The YAML config names a mode (``base``, ...) and overrides the defaults of
-seslib.trainer.DEFAULTS (``include: FILE`` merges a shared file first); ``--set
+seslib.config.DEFAULTS (``include: FILE`` merges a shared file first); ``--set
 section.key=value`` overrides single values. Sections: mode, mode_options, teacher, model,
 optim, scheduler, train, data (static crops or dynamic mixing: seslib.dynamic_mix) and
 augment (seslib.augment; ``augment: null`` turns every augmentation off). The
@@ -21,54 +21,27 @@ import yaml
 
 from .. import logutil
 from ..audio import AudioError
-from ..data import DataDirError
+from ..data import DataDirError, validate_data_dir
 from ..fileutil import atomic_write_text
-from ..trainer import DEFAULTS, Trainer, merge_config
+from ..config import load_config
+from ..trainer import Trainer
 
 log = logging.getLogger("seslib.train")
 
 
-def parse_set(items) -> dict:
-    """``["train.max_steps=10", "mode=base"]`` -> nested dict, values parsed as YAML."""
-    out: dict = {}
-    for item in items:
-        if "=" not in item:
-            raise ValueError(f"--set needs key=value, got '{item}'")
-        key, val = item.split("=", 1)
-        d = out
-        parts = key.split(".")
-        for p in parts[:-1]:
-            d = d.setdefault(p, {})
-        d[parts[-1]] = yaml.safe_load(val)
-    return out
+def check_data_dirs(train_dir, valid_dir) -> None:
+    """The training and validation dirs, checked before anything is written.
 
-
-def read_config_file(path, _seen=()) -> list[dict]:
-    """The YAML dicts of ``path`` and of what it includes, in merge order.
-
-    ``include: FILE`` (relative to the including file; a list for several) is merged
-    first, so a recipe keeps what its systems share (budget, data, augmentation) in one file.
+    Raises:
+        DataDirError: listing the first problems, each naming its file.
     """
-    path = os.path.abspath(path)
-    if path in _seen:
-        raise ValueError(f"{path}: includes itself (through {' -> '.join(_seen)})")
-    with open(path, encoding="utf-8") as f:
-        cfg = yaml.safe_load(f) or {}
-    inc = cfg.pop("include", None) or []
-    out = []
-    for name in [inc] if isinstance(inc, str) else inc:
-        out += read_config_file(os.path.join(os.path.dirname(path), name), _seen + (path,))
-    return out + [cfg]
-
-
-def load_config(path, sets=()) -> dict:
-    """The effective config: :data:`seslib.trainer.DEFAULTS`, then ``path`` (and its
-    includes), then the ``--set`` overrides."""
-    cfg = DEFAULTS
-    if path:
-        for part in read_config_file(path):
-            cfg = merge_config(cfg, part)
-    return merge_config(cfg, parse_set(sets))
+    for d, need in ((train_dir, ["spk1.scp", "utt2num_samples"]), (valid_dir, ["spk1.scp"])):
+        if not os.path.isdir(d):
+            raise DataDirError(f"{d} does not exist: prepare the data first (run.sh --stage 0 --stop-stage 1, or "
+                               f"--train-dir/--valid-dir/--test-dir for your own data dirs)")
+        problems = validate_data_dir(d, "exists", need)
+        if problems:
+            raise DataDirError(f"{d} is not a valid data dir: " + "; ".join(problems[:3]))
 
 
 def main(argv=None) -> int:
@@ -86,7 +59,8 @@ def main(argv=None) -> int:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     try:
         cfg = load_config(args.config, args.set)
-    except (ValueError, FileNotFoundError) as exc:
+        check_data_dirs(args.train_dir, args.valid_dir)
+    except (ValueError, FileNotFoundError, DataDirError) as exc:
         log.error("%s", exc)
         return 1
     if cfg["train"]["max_steps"] == 0 and world > 1:
@@ -98,10 +72,11 @@ def main(argv=None) -> int:
         import torch
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     try:
+        trainer = Trainer(cfg, args.train_dir, args.valid_dir, args.out)  # checks teacher, features, init
         os.makedirs(args.out, exist_ok=True)
         if int(os.environ.get("RANK", "0")) == 0:
             atomic_write_text(os.path.join(args.out, "config.yaml"), yaml.safe_dump(cfg, sort_keys=False))
-        result = Trainer(cfg, args.train_dir, args.valid_dir, args.out).train()
+        result = trainer.train()
         log.info("done at step %d; best valid SI-SDR %.3f dB at step %d", result["step"],
                  result["best"]["valid_si_sdr"], result["best"]["step"])
     except (ValueError, AudioError, DataDirError, FileNotFoundError) as exc:
