@@ -128,3 +128,35 @@ def test_read_kv_errors_name_file_line_and_key(tmp_path):
     p.write_text("a /x\nb\n")
     with pytest.raises(DataDirError, match=r"wav\.scp:2: key 'b' has no value"):
         read_kv(p)
+
+
+def test_empty_set_is_an_error(tmp_path):
+    d = tmp_path / "empty"
+    d.mkdir()
+    for name in ("wav.scp", "spk1.scp", "utt2spk", "spk2utt"):
+        (d / name).write_text("")
+    assert validate_data_dir(d, "exists", ["spk1.scp"]) == [f"{d / 'wav.scp'}: no utterances (an empty set cannot "
+                                                             "be trained on, enhanced or scored)"]
+
+
+def test_ids_with_spaces_are_named(good_dir):
+    lines = _lines(good_dir / "wav.scp")
+    utt, path = lines[0].split()
+    (good_dir / "wav.scp").write_text(f"my {utt} {path}\nmy {lines[1].split()[0]} {lines[1].split()[1]}\n")
+    with pytest.raises(DataDirError, match=r"duplicate key 'my' \(an id with a space in it\?"):
+        read_kv(good_dir / "wav.scp")
+    (good_dir / "wav.scp").write_text(f"my {utt} {path}\n")
+    assert any("is 'my " in m and "ids must not contain whitespace" in m for m in validate_data_dir(good_dir))
+
+
+def test_header_check_compares_pairs_without_lengths(good_dir):
+    """Without utt2num_samples the clean speech must still match the noisy audio at 16 kHz."""
+    (good_dir / "utt2num_samples").unlink()
+    assert validate_data_dir(good_dir, "header") == []
+    utt, noisy = _lines(good_dir / "wav.scp")[0].split()
+    clean = read_kv(good_dir / "spk1.scp")[utt]
+    import soundfile as sf
+    x, sr = sf.read(clean)
+    sf.write(clean, x[:-160], sr)  # 10 ms shorter: after a careless trim, say
+    probs = validate_data_dir(good_dir, "header")
+    assert any(utt in m and "spk1.scp" in m and "the noisy wav.scp audio has" in m for m in probs)

@@ -1,6 +1,7 @@
 """Enhancement CLI (file, dir, data dir, streaming, peers), scoring, peers, results table."""
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -242,3 +243,22 @@ def test_stage_totals_count_this_tables_systems_only(tmp_path):
     (tmp_path / "2_teacher_check_tiny.done").write_text(json.dumps({"name": "2_teacher_check_tiny", "elapsed_s": 30}))
     lines = stage_totals(tmp_path, ["noisy", "base", "peer_rnnoise"], ["test"], stage2={"2_teacher_check_tiny"})
     assert lines[1] == "| 2 | 1 | 0.5 min |"
+
+
+def test_score_of_no_utterances_is_an_error(setup, tmp_path, caplog):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for name in ("wav.scp", "spk1.scp", "utt2spk", "spk2utt"):
+        (empty / name).write_text("")
+    assert score.main(["--ref-dir", str(empty), "--hyp", str(empty), "--out", str(tmp_path / "s"), "--no-asr"]) == 1
+    assert "no utterances to score" in caplog.text and not (tmp_path / "s").exists()
+
+
+def test_enhance_one_file_into_a_directory(setup, tmp_path):
+    ck = str(setup / "exp" / "best.pt")
+    first = next(iter(read_kv(setup / "test" / "wav.scp").values()))
+    (tmp_path / "out").mkdir()
+    assert enhance.main(["--model", ck, first, str(tmp_path / "out"), "--quiet"]) == 0
+    assert (tmp_path / "out" / Path(first).with_suffix(".wav").name).is_file()
+    assert enhance.main(["--model", ck, first, str(tmp_path / "new") + "/", "--quiet"]) == 0
+    assert (tmp_path / "new" / Path(first).with_suffix(".wav").name).is_file()

@@ -93,3 +93,15 @@ def test_dump_errors_name_the_problem(data_dir, tiny_teacher_dir, tmp_path, capl
     assert "nope" in caplog.text
     with pytest.raises(FileNotFoundError, match="dump the teacher features first"):
         DumpedFeatures(tmp_path / "empty", ["clean_last"])
+
+
+def test_truncated_ark_is_named_before_training(data_dir, tiny_teacher_dir, tmp_path):
+    out = tmp_path / "dump"
+    assert dump_features.main(["--teacher", str(tiny_teacher_dir), "--data-dir", str(data_dir), "--out", str(out),
+                               "--nj", "1", "--quiet", "--kinds", "clean", "--layers", "last"]) == 0
+    DumpedFeatures(out, ["clean_last"])  # intact: opens
+    ark = out / "clean_last" / "feats.1.ark"
+    ark.write_bytes(ark.read_bytes()[:-100])
+    with pytest.raises(ValueError, match=r"feats.1.ark \(\d+ bytes\) is damaged: the features of utterance .* do "
+                                         r"not load .*dump the teacher features again"):
+        DumpedFeatures(out, ["clean_last"])

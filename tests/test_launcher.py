@@ -71,3 +71,9 @@ def test_sigterm_stops_running_jobs(tmp_path, env):
     sleeps = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True).stdout.split()
     assert not [pid for pid in sleeps if os.path.exists(f"/proc/{pid}/cwd") and
                 os.path.realpath(f"/proc/{pid}/cwd") == str(tmp_path.resolve())]
+
+
+def test_failed_job_error_is_printed_on_the_console(tmp_path, env):
+    r = _launch(["JOB=1:2", "log/e.JOB.log", "test JOB -eq 1 || python -c \"raise SystemExit('bad input x.wav')\""],
+                env, tmp_path)
+    assert r.returncode == 1 and "the end of log/e.2.log:" in r.stderr and "bad input x.wav" in r.stderr

@@ -203,3 +203,44 @@ def test_own_dirs_need_lengths(tmp_path):
     dirs = {k: str(tmp_path / "mine16k") for k in dirs}
     assert link_own_dirs(dirs, tmp_path / "data") == 0
     assert (tmp_path / "data" / "valid").resolve() == (tmp_path / "mine16k").resolve()
+
+
+def test_own_dirs_are_checked_like_the_recipes_own(tmp_path):
+    """Own data dirs get stage 1's checks: not empty, pairs of equal length at 16 kHz,
+    utt2num_samples that matches the audio at 16 kHz; the message names the option and utterance."""
+    from seslib.bin.data_dir import link_own_dirs
+    rng = np.random.default_rng(4)
+    noisy, clean = _pair(rng)
+    write_wav(tmp_path / "n.wav", noisy)
+    write_wav(tmp_path / "c.wav", clean)
+    write_wav(tmp_path / "c_short.wav", clean[:-800])
+
+    def mk(name, files):
+        d = tmp_path / name
+        d.mkdir()
+        for f, text in files.items():
+            (d / f).write_text(text)
+        return str(d)
+    good = mk("good", {"wav.scp": f"u1 {tmp_path / 'n.wav'}\n", "spk1.scp": f"u1 {tmp_path / 'c.wav'}\n",
+                       "utt2spk": "u1 u1\n", "spk2utt": "u1 u1\n", "utt2num_samples": f"u1 {len(noisy)}\n"})
+    cases = {
+        "empty": ({f: "" for f in ("wav.scp", "spk1.scp", "utt2spk", "spk2utt", "utt2num_samples")}, "no utterances"),
+        "misaligned": ({"wav.scp": f"u1 {tmp_path / 'n.wav'}\n", "spk1.scp": f"u1 {tmp_path / 'c_short.wav'}\n",
+                        "utt2spk": "u1 u1\n", "spk2utt": "u1 u1\n", "utt2num_samples": f"u1 {len(noisy)}\n"},
+                       "utterance 'u1'"),
+        "at22k": ({"wav.scp": f"u1 {tmp_path / 'n.wav'}\n", "spk1.scp": f"u1 {tmp_path / 'c.wav'}\n",
+                   "utt2spk": "u1 u1\n", "spk2utt": "u1 u1\n", "utt2num_samples": f"u1 {len(noisy) * 22050 // 16000}\n"},
+                  "utt2num_samples says"),
+    }
+    for name, (files, msg) in cases.items():
+        d = mk(name, files)
+        import io
+        from contextlib import redirect_stderr
+        err = io.StringIO()
+        with redirect_stderr(err):
+            assert link_own_dirs({"train": good, "valid": good, "test": d}, tmp_path / f"data_{name}") == 1
+        assert f"--test-dir {d} is not a valid data dir" in err.getvalue() and msg in err.getvalue(), name
+        assert not (tmp_path / f"data_{name}").exists()
+    with pytest.raises(DataDirError, match="no utterances"):
+        import_pair_dir(tmp_path / "empty", tmp_path / "imported")
+    assert not (tmp_path / "imported").exists()

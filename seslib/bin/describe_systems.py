@@ -53,7 +53,7 @@ from pathlib import Path
 from .. import augment
 from ..modes import get_mode
 from .describe_analysis import ANALYSIS_SYSTEMS, add_options, analysis_systems, plan_analysis
-from ..config import load_config
+from ..config import ConfigError, load_config
 
 #: separates a system from the teacher it was trained with in teacher-ablation names
 TEACHER_SEP = "_teacher-"
@@ -150,6 +150,8 @@ def describe(conf_dir: Path, conf_tag: str, system: str):
     try:
         cfg = load_config(path)
         mode = get_mode(cfg["mode"])
+    except ConfigError as exc:  # names the file (or the file it includes) already
+        raise PlanError(f"{exc} (system '{system}')") from None
     except (ValueError, KeyError) as exc:
         raise PlanError(f"{path}: {exc}") from None
     if teacher and not mode.uses_teacher:

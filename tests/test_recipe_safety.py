@@ -1,0 +1,188 @@
+"""Nothing lost, nothing mislabelled: a recipe's outputs survive every failed rerun byte for byte.
+
+One small recipe (made by egs/TEMPLATE/setup.sh, own data dirs, Base only, 2 training steps) is
+trained, enhanced and scored once; then the ordinary mistakes are made on it: a typo'd config
+value, an empty or misaligned test dir, a truncated checkpoint, two runs at once, ``--force``
+while another run holds the recipe, and a run killed with its lock held.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, speechlike, write_wav
+from seslib.premixed import import_pair_dir
+
+TINY_COMMON = """model: {channels: [4, 6, 8, 8, 8]}
+train: {batch_size: 2, crop_seconds: 0.5, max_steps: 2, log_every: 1, valid_every: 2, ckpt_every: 2,
+        valid_max_utts: 2, threads: 1}
+data: {dynamic_mixing: false}
+"""
+OPTS = ["--modes", "base", "--pretraining", "", "--analysis", "false", "--train-seeds", "", "--peers", "",
+        "--nj", "1"]
+
+
+def _pairs(root: Path, name: str, n: int, rng, text=True) -> Path:
+    src = root / "src" / name
+    src.mkdir(parents=True)
+    wav, spk1, words = [], [], []
+    for i in range(n):
+        clean = speechlike(rng, 1.0)
+        noisy = clean + (0.05 * rng.standard_normal(len(clean))).astype(np.float32)
+        u = f"{name}_{i}"
+        wav.append(f"{u} {write_wav(root / 'wavs' / f'{u}_n.wav', noisy)}")
+        spk1.append(f"{u} {write_wav(root / 'wavs' / f'{u}_c.wav', clean)}")
+        words.append(f"{u} hello number {i}")
+    (src / "wav.scp").write_text("\n".join(wav) + "\n")
+    (src / "spk1.scp").write_text("\n".join(spk1) + "\n")
+    if text:
+        (src / "text").write_text("\n".join(words) + "\n")
+    import_pair_dir(src, root / name)
+    return root / name
+
+
+def _tree(d: Path) -> dict:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*"))
+            if p.is_file() and "log" not in p.relative_to(d).parts and p.suffix != ".log"}
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("safety")
+    egs = tmp / "egs"
+    shutil.copytree(ROOT / "egs" / "TEMPLATE", egs / "TEMPLATE", symlinks=True)
+    (tmp / "utils").symlink_to(ROOT / "utils")
+    subprocess.run([str(egs / "TEMPLATE" / "setup.sh"), str(egs / "toy_se")], check=True, capture_output=True)
+    rec = egs / "toy_se"
+    (rec / "conf" / "train_common.yaml").write_text(TINY_COMMON)
+    rng = np.random.default_rng(5)
+    dirs = {s: _pairs(tmp / "own", s, n, rng) for s, n in (("train", 4), ("valid", 2), ("test", 2))}
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
+               SESLIB_ROOT=str(ROOT))
+    own = [a for s in ("train", "valid", "test") for a in (f"--{s}-dir", str(dirs[s]))]
+
+    def run(*args, own_dirs=own, **kw):
+        return subprocess.run(["./run.sh", *own_dirs, *OPTS, *args], cwd=rec, env=env, capture_output=True,
+                              text=True, **kw)
+    r = run()
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return rec, run, env, own, tmp
+
+
+def _outputs(rec):
+    return {"exp": _tree(rec / "exp" / "base"), "clean": _tree(rec / "exp" / "clean"),
+            "results": (rec / "RESULTS.md").read_bytes()}
+
+
+def test_first_run_names_its_configs_and_teacher(recipe):
+    rec, *_ = recipe
+    text = (rec / "RESULTS.md").read_text()
+    assert "Training configs: conf/train_<system>.yaml;" in text  # the template's, not train_<system>_toy.yaml
+    from seslib.bin.describe_systems import resolve_auto
+    assert resolve_auto("teacher", "auto", "toy") == "whisper-tiny.en"  # offline default on a new corpus
+    assert resolve_auto("teacher", "auto", "dns") == "facebook/wav2vec2-base"
+
+
+def test_typo_in_config_removes_nothing(recipe):
+    rec, run, *_ = recipe
+    before = _outputs(rec)
+    conf = rec / "conf" / "train_base.yaml"
+    link = os.readlink(conf)
+    conf.unlink()
+    try:
+        for value, force, msg in (("fast", "false", "'fast' is not a number"),
+                                  ("fast", "true", "'fast' is not a number"),
+                                  ("[1e-3]", "true", "['1e-3'] is not a number")):
+            conf.write_text(f"include: train_common.yaml\nmode: base\noptim: {{lr: {value}}}\n")
+            r = run("--stage", "3", "--force", force)
+            assert r.returncode != 0, r.stderr[-2000:]
+            assert f"describe_systems: conf/train_base.yaml: optim.lr: {msg} (system 'base')" in r.stderr
+            assert "removed" not in r.stdout and _outputs(rec) == before
+    finally:
+        conf.unlink()
+        conf.symlink_to(link)
+
+
+def test_bad_test_dirs_leave_the_scores(recipe):
+    rec, run, env, own, tmp = recipe
+    before = _outputs(rec)
+    empty = tmp / "empty"
+    empty.mkdir()
+    for f in ("wav.scp", "spk1.scp", "utt2spk", "spk2utt", "utt2num_samples", "text"):
+        (empty / f).write_text("")
+    misaligned = tmp / "misaligned"
+    shutil.copytree(Path(own[-1]), misaligned)
+    first = (misaligned / "spk1.scp").read_text().split("\n")[0].split()[1]
+    import soundfile as sf
+    x, sr = sf.read(first)
+    sf.write(str(tmp / "short.wav"), x[:-320], sr)
+    (misaligned / "spk1.scp").write_text((misaligned / "spk1.scp").read_text().replace(first, str(tmp / "short.wav")))
+    for bad, msg in ((empty, "no utterances"), (misaligned, "utt2num_samples says")):
+        r = run("--stage", "4", own_dirs=own[:-1] + [str(bad)])
+        assert r.returncode == 1 and f"--test-dir {bad} is not a valid data dir" in r.stderr and msg in r.stderr
+        assert _outputs(rec) == before and (rec / "data" / "test").resolve() == Path(own[-1]).resolve()
+
+
+def test_truncated_checkpoint_is_named_then_rebuilt(recipe):
+    rec, run, *_ = recipe
+    before = _outputs(rec)
+    best = rec / "exp" / "base" / "best.pt"
+    size = best.stat().st_size
+    best.write_bytes(best.read_bytes()[:size // 2])
+    damaged = _outputs(rec)
+    r = run("--stage", "4", "--stop-stage", "5")
+    assert r.returncode == 1, r.stdout[-2000:]
+    assert f"exp/base/best.pt has {size // 2} bytes, {size} when written: written by stage 3_train_base" in r.stdout
+    assert "run.sh --stage 3 --stop-stage 3" in r.stdout and "nothing removed" in r.stdout
+    assert _outputs(rec) == damaged  # enhanced audio and scores untouched
+    r = run("--stage", "3", "--stop-stage", "5")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "outputs damaged: exp/base/best.pt has" in r.stdout
+    after = _outputs(rec)
+    assert after["exp"].keys() == before["exp"].keys() and len(after["exp"]["best.pt"]) == size
+
+
+def _wait_for_lock(rec, proc, timeout=60):
+    info = rec / "exp" / "run.lock.info"
+    deadline = time.time() + timeout
+    while not (info.is_file() and f"pid " in info.read_text()) and time.time() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    return info.read_text()
+
+
+def test_one_run_per_recipe_dir(recipe):
+    rec, run, env, own, _ = recipe
+    first = subprocess.Popen(["./run.sh", *own, *OPTS, "--stage", "3", "--stop-stage", "5", "--force", "true"],
+                             cwd=rec, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    holder = _wait_for_lock(rec, first)
+    for args in (["--stage", "7"], ["--stage", "3", "--force", "true"]):
+        r = run(*args)
+        assert r.returncode == 1 and "another run is using this recipe dir" in r.stderr
+        assert holder.strip() in r.stderr and "--force true" in r.stderr  # the holder's pid and command
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, out[-3000:] + err[-3000:]
+    assert "another run" not in out + err and not (rec / "exp" / "run.lock.info").exists()
+
+
+def test_lock_of_a_killed_run_is_taken_over(recipe):
+    rec, run, env, own, _ = recipe
+    before = _outputs(rec)
+    killed = subprocess.Popen(["./run.sh", *own, *OPTS, "--stage", "4", "--stop-stage", "5", "--force", "true"],
+                              cwd=rec, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    _wait_for_lock(rec, killed)
+    time.sleep(1.0)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    r = run("--stage", "4", "--stop-stage", "5")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert f"taking over the lock of a run that ended without releasing it: pid {killed.pid}," in r.stderr
+    assert not list((rec / "exp" / "base").glob(".*.previous")) and not list((rec / "exp").glob("*/.*.previous"))
+    assert _outputs(rec)["exp"].keys() == before["exp"].keys()
