@@ -1,11 +1,56 @@
 """Self-describing checkpoints: the config travels with the weights."""
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import torch
 
 from .fileutil import atomic_output
+
+
+def _flat(cfg: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in cfg.items():
+        if isinstance(v, dict) and v and k not in ("model", "mode_options"):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = json.dumps(v, sort_keys=True)
+    return out
+
+
+#: config keys that may change between a killed run and its resumption: they change what is
+#: logged and saved when, not what is learned (``train.max_steps`` also, upward, under the
+#: constant schedule, whose learning rate does not depend on it; any other key restarts)
+SAFE_TO_CHANGE = ("train.log_every", "train.valid_every", "train.ckpt_every", "train.threads")
+
+
+def config_changes(old: dict, new: dict, step: int) -> tuple[list[str], list[str]]:
+    """``(safe, unsafe)`` changes from the config a checkpoint of ``step`` was trained with
+    (``old``) to ``new``, one ``"key: old -> new"`` line each."""
+    a, b = _flat(old), _flat(new)
+    safe, unsafe = [], []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) == b.get(key):
+            continue
+        line = f"{key}: {a.get(key, 'unset')} -> {b.get(key, 'unset')}"
+        upward = (key == "train.max_steps" and json.loads(b[key]) >= step
+                  and new.get("scheduler", {}).get("name") == "constant" and key in a)
+        (safe if key in SAFE_TO_CHANGE or upward else unsafe).append(line)
+    return safe, unsafe
+
+
+def supersede(out: Path, names, move: bool = True) -> Path:
+    """Move the files ``names`` of a run that is restarted into ``out/.superseded/<time>/`` (kept,
+    not deleted); ``move=False`` (the other processes of a DDP run) only names the place."""
+    keep = Path(out) / ".superseded" / time.strftime("%Y%m%d-%H%M%S")
+    if move:
+        keep.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            if (Path(out) / name).exists():
+                (Path(out) / name).rename(keep / name)
+    return keep
 
 
 def save_checkpoint(path, state: dict) -> None:

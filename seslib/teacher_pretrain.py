@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from . import audio
-from .checkpoint import save_checkpoint
+from .checkpoint import config_changes, read_checkpoint, save_checkpoint, supersede
 from .trainer import CropSampler, _rng_state, _set_rng_state, restore_lr, seed_everything
 
 log = logging.getLogger(__name__)
@@ -125,8 +125,14 @@ class TeacherPretrainer:
         from transformers import Wav2Vec2FeatureExtractor
         tc = self.cfg["train"]
         self.out.mkdir(parents=True, exist_ok=True)
-        if (self.out / "last.pt").is_file():
-            ck = torch.load(self.out / "last.pt", map_location="cpu", weights_only=False)
+        ck = read_checkpoint(self.out / "last.pt") if (self.out / "last.pt").is_file() else None
+        unsafe = config_changes(ck.get("config") or {}, self.cfg, ck["step"])[1] if ck else []
+        if unsafe:  # trained by another config: restart, so that the teacher is the one its config says
+            keep = supersede(self.out, ("last.pt", "train.log"))
+            self._log(f"restarting from step 0: last.pt (step {ck['step']}) was trained with another config "
+                      f"({'; '.join(unsafe)}); its files are kept in {keep}")
+            ck = None
+        if ck:
             self.model.load_state_dict(ck["model"])
             self.opt.load_state_dict(ck["optimizer"])
             self.sched.load_state_dict(ck["scheduler"])

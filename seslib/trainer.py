@@ -39,7 +39,7 @@ import torch
 import torch.distributed as dist
 
 from . import audio, augment, dynamic_mix, stft
-from .checkpoint import gcrn_state, init_from, read_checkpoint, save_checkpoint
+from .checkpoint import config_changes, gcrn_state, init_from, read_checkpoint, save_checkpoint, supersede
 from .config import DEFAULTS, merge_config  # noqa: F401  (DEFAULTS: the trainer's defaults)
 from .data import read_kv
 from .features import DumpedFeatures, OnlineFeatures
@@ -141,37 +141,6 @@ def _set_rng_state(s: dict) -> None:
     torch.set_rng_state(s["torch"])
     np.random.set_state(s["numpy"])
     random.setstate(s["python"])
-
-
-def _flat(cfg: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in cfg.items():
-        if isinstance(v, dict) and v and k not in ("model", "mode_options"):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = json.dumps(v, sort_keys=True)
-    return out
-
-
-#: config keys that may change between a killed run and its resumption: they change what is
-#: logged and saved when, not what is learned (``train.max_steps`` also, upward, under the
-#: constant schedule, whose learning rate does not depend on it)
-SAFE_TO_CHANGE = ("train.log_every", "train.valid_every", "train.ckpt_every", "train.threads")
-
-
-def config_changes(old: dict, new: dict, step: int) -> tuple[list[str], list[str]]:
-    """``(safe, unsafe)`` changes from the config a checkpoint of ``step`` was trained with
-    (``old``) to ``new``, one ``"key: old -> new"`` line each."""
-    a, b = _flat(old), _flat(new)
-    safe, unsafe = [], []
-    for key in sorted(set(a) | set(b)):
-        if a.get(key) == b.get(key):
-            continue
-        line = f"{key}: {a.get(key, 'unset')} -> {b.get(key, 'unset')}"
-        upward = (key == "train.max_steps" and json.loads(b[key]) >= step
-                  and new.get("scheduler", {}).get("name") == "constant" and key in a)
-        (safe if key in SAFE_TO_CHANGE or upward else unsafe).append(line)
-    return safe, unsafe
 
 
 class Trainer:
@@ -292,12 +261,7 @@ class Trainer:
             return
         if self.distributed:
             dist.barrier()  # every process has read the checkpoint before rank 0 moves it
-        keep = self.out / ".superseded" / time.strftime("%Y%m%d-%H%M%S")
-        if self.rank == 0:
-            keep.mkdir(parents=True, exist_ok=True)
-            for name in ("last.pt", "best.pt", "train.log", "tensorboard"):
-                if (self.out / name).exists():
-                    (self.out / name).rename(keep / name)
+        keep = supersede(self.out, ("last.pt", "best.pt", "train.log", "tensorboard"), self.rank == 0)
         self._log(f"restarting from step 0: {path} (step {ck.get('step', '?')}) was trained with another config "
                   f"({'; '.join(unsafe)}); its files are kept in {keep}")
 

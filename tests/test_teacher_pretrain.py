@@ -34,6 +34,16 @@ def test_pretrain_resume_and_load(source_dir, tmp_path):
     a = torch.load(tmp_path / "a" / "last.pt", weights_only=False)["model"]
     b = torch.load(tmp_path / "b" / "last.pt", weights_only=False)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)  # resumed == uninterrupted
+    # "killed" at step 2, rerun with another learning rate: restarted, equal to a fresh run of that config
+    TeacherPretrainer(_cfg(4), data, tmp_path / "c").train(stop_at=2)
+    lr = _cfg(4)
+    lr["train"]["lr"] = 1e-4
+    TeacherPretrainer(lr, data, tmp_path / "c").train()
+    TeacherPretrainer(lr, data, tmp_path / "d").train()
+    assert "restarting from step 0" in (tmp_path / "c" / "train.log").read_text()
+    c = torch.load(tmp_path / "c" / "last.pt", weights_only=False)["model"]
+    d = torch.load(tmp_path / "d" / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(c[k], d[k]) for k in c) and not all(torch.equal(a[k], c[k]) for k in a)
     t = Teacher(str(tmp_path / "a" / "teacher"), layers="all")  # loads like a hub model
     with torch.no_grad():
         assert t(torch.randn(1, 16000)).shape == (1, 3, 50, 32)
