@@ -249,11 +249,14 @@ class Trainer:
 
     def _resume_or_restart(self, path: Path) -> None:
         """Resume from ``path`` when it was trained by this config, or by one that differs only
-        in keys that are safe to change mid-run (:func:`config_changes`); else restart from step
-        0, the superseded files kept in ``.superseded/`` (a resumed model is never labelled with
-        a config that did not train it)."""
-        ck = read_checkpoint(path)
-        safe, unsafe = config_changes(ck.get("config") or {}, self.cfg, ck.get("step", 0))
+        in keys that are safe to change mid-run (:func:`config_changes`); else (or when it does
+        not load) restart from step 0, the superseded files kept in ``.superseded/`` (a resumed
+        model is never labelled with a config that did not train it)."""
+        try:
+            ck = read_checkpoint(path)
+            safe, unsafe = config_changes(ck.get("config") or {}, self.cfg, ck.get("step", 0))
+        except ValueError as exc:  # a killed run's checkpoint that does not load cannot be resumed from
+            ck, safe, unsafe = {}, [], [str(exc)]
         if not unsafe:
             self.resume(path, ck)
             for line in safe:
@@ -262,8 +265,8 @@ class Trainer:
         if self.distributed:
             dist.barrier()  # every process has read the checkpoint before rank 0 moves it
         keep = supersede(self.out, ("last.pt", "best.pt", "train.log", "tensorboard"), self.rank == 0)
-        self._log(f"restarting from step 0: {path} (step {ck.get('step', '?')}) was trained with another config "
-                  f"({'; '.join(unsafe)}); its files are kept in {keep}")
+        why = f"was trained with another config ({'; '.join(unsafe)})" if ck else f"does not load ({unsafe[0]})"
+        self._log(f"restarting from step 0: {path} (step {ck.get('step', '?')}) {why}; its files are kept in {keep}")
 
 
     def _save(self, name: str) -> None:
