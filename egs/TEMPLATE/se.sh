@@ -220,8 +220,8 @@ if selected 2 && [ -n "$teacher_users" ]; then
 fi
 
 launcher=(python); [ "$nproc" -gt 1 ] && launcher=(python -m torch.distributed.run $torchrun_args --nproc-per-node "$nproc")
-train() {  # train SYSTEM  # shellcheck disable=SC2086
-  # shellcheck disable=SC2086,SC2206
+# shellcheck disable=SC2086,SC2206
+train() {  # train SYSTEM
   [ -n "$train_launcher" ] && launcher=(${train_launcher//SYSTEM/$1} --nproc-per-node "$nproc")
   run_stage --name "3_train_$1" --title "train $1 (${s_conf[$1]})" --inputs ${s_inputs[$1]} \
     --config "${s_cfg[$1]}" --outputs "exp/$1/best.pt" --scratch "exp/$1" -- \
