@@ -31,3 +31,15 @@ def atomic_write_text(path, text: str) -> None:
     with atomic_output(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
+
+
+def lock_fds() -> tuple[int, ...]:
+    """The file descriptor of the recipe's run lock (``SESLIB_LOCK_FD``, set by utils/lock.sh)
+    when it is open, for ``subprocess``'s ``pass_fds``: every stage and job then holds the lock,
+    so that jobs which outlive a killed ``run.sh`` keep a second run out until they end."""
+    try:
+        fd = int(os.environ.get("SESLIB_LOCK_FD", ""))
+        os.fstat(fd)
+    except (ValueError, OSError):
+        return ()
+    return (fd,)

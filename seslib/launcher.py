@@ -36,6 +36,8 @@ import sys
 import time
 from pathlib import Path
 
+from .fileutil import lock_fds
+
 
 class Backend:
     """Starts one job; subclasses define where it runs."""
@@ -51,7 +53,7 @@ class LocalBackend(Backend):
         f = open(log_path, "a", encoding="utf-8")
         # its own process group, so that an interrupted launcher stops the job's children too
         proc = subprocess.Popen(["bash", "-c", command], stdout=f, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=lock_fds())
         proc._seslib_log = f  # closed when the job ends
         return proc
 

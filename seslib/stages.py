@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from .fileutil import atomic_write_text
+from .fileutil import atomic_write_text, lock_fds
 from .stage_record import damaged_files, damaged_inputs, other_stamps, own_record, written_files
 
 SMALL_FILE = 1 << 20
@@ -175,7 +175,7 @@ def run_stage(name: str, command: list[str], inputs=(), outputs=(), config: str 
         stamp.unlink()
     print(f"{_now()} {label}: started", flush=True)
     t0 = time.time()
-    rc = subprocess.call(command)
+    rc = subprocess.call(command, pass_fds=lock_fds())
     elapsed = time.time() - t0
     missing = [str(o) for o in outputs if not Path(o).exists()]
     if rc != 0 or missing:

@@ -98,7 +98,7 @@ def test_online_features_train_and_bad_teacher_configs(corpus, tiny_teacher_dir,
     with pytest.raises(ValueError, match="needs a teacher"):
         Trainer(train.load_config(None, TINY + ["mode=distill_embed"]), corpus / "train", corpus / "valid",
                 tmp_path / "x")
-    with pytest.raises(ValueError, match="unknown mode_options"):
+    with pytest.raises(ValueError, match="mode triplet has no such option"):
         Trainer(_cfg("triplet", corpus, tiny_teacher_dir, "mode_options={margn: 3}"), corpus / "train",
                 corpus / "valid", tmp_path / "y")
     with pytest.raises(FileNotFoundError, match="dump"):

@@ -21,6 +21,17 @@ def _digest(rec):
     return h.hexdigest()
 
 
+def _lock_held(rec) -> bool:
+    import fcntl
+    with open(rec / "exp" / "run.lock", "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+    return False
+
+
 def test_build_skip_kill_resume_and_determinism(tmp_path, env):
     a = copy_recipe(tmp_path / "a")
     r = subprocess.run(["./run.sh", *ARGS], cwd=a, env=env, capture_output=True, text=True)
@@ -60,6 +71,14 @@ def test_build_skip_kill_resume_and_determinism(tmp_path, env):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (b / "exp" / "stages" / "0_sources.done").exists()
+    # its synthesis jobs (own process groups) outlive it and still hold the recipe's lock: a rerun
+    # now would write the same files beside them, so it is refused until they end
+    assert _lock_held(b)
+    r = subprocess.run(["./run.sh", *ARGS], cwd=b, env=env, capture_output=True, text=True)
+    assert r.returncode == 1 and "processes it started still hold" in r.stderr, r.stderr
+    deadline = time.time() + 300
+    while _lock_held(b) and time.time() < deadline:
+        time.sleep(0.2)
     r = subprocess.run(["./run.sh", *ARGS], cwd=b, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     # same seed, separate builds (one interrupted): identical corpus, bit for bit
