@@ -86,7 +86,7 @@ Options:
                           validation mixtures, their length (default $train_hours, $valid_hours, $segment_seconds: 0 = each file once, whole)
   --modes 'M ...'         training modes (default: all of Table 1: '$modes')
   --ablation 'S ...'      data-ablation systems, conf/train_<S>_<tag>.yaml (default $ablation: none;
-                          issue 8's study: 'base_static base_dynmix', about 16 min on the mini corpus)
+                          the data ablation: 'base_static base_dynmix', about 16 min on the mini corpus)
   --num-rirs N            simulated RIRs for reverberation augmentation (default $num_rirs)
   --teacher T             the teacher (default $teacher; see the comment at its assignment in run.sh):
                           whisper-tiny.en, a hub id, a save_pretrained or CTranslate2 dir, random:<spec>, pretrain

@@ -63,7 +63,7 @@ _SEED = re.compile(r"^(.+)_seed(\d+)$")
 #: value of each "auto" option per corpus ("*": any other corpus)
 AUTO = {
     "teacher": {"dns": "facebook/wav2vec2-base", "*": "whisper-tiny.en"},  # offline unless the paper's DNS set-up
-    "ablation": {"*": ""},  # issue 8's study, "base_static base_dynmix", is opt-in (time budget)
+    "ablation": {"*": ""},  # the data ablation, "base_static base_dynmix", is opt-in (time budget)
     "teacher_ablation": {"mini": "random", "*": ""},
     "heldout_systems": {"*": "base concat concat_ws distill_embed distill_output"},
     "teacher_check": {"mini": "true", "*": "false"},

@@ -1,5 +1,5 @@
 """RESULTS.md sections that say which differences are established: paired bootstrap intervals
-of every table row against its reference, and the training-seed spread (issue 11)."""
+of every table row against its reference, and the training-seed spread."""
 from __future__ import annotations
 
 import json

@@ -25,7 +25,7 @@ from seslib.asr import default_model_dir, normalize_text
 from seslib.data import read_kv
 
 SETTINGS = {
-    "greedy (scorer before issue 10)": dict(beam_size=1),
+    "greedy (the scorer before n-gram blocking)": dict(beam_size=1),
     "beam 5": dict(beam_size=5),
     "greedy, no repeated 3-grams": dict(beam_size=1, no_repeat_ngram_size=3),
     "beam 5, no repeated 3-grams": dict(beam_size=5, no_repeat_ngram_size=3),
