@@ -23,13 +23,17 @@ def _flat(cfg: dict, prefix: str = "") -> dict:
 #: config keys that may change between a killed run and its resumption: they change what is
 #: logged and saved when, not what is learned (``train.max_steps`` also, upward, under the
 #: constant schedule, whose learning rate does not depend on it; any other key restarts)
-SAFE_TO_CHANGE = ("train.log_every", "train.valid_every", "train.ckpt_every", "train.threads")
+SAFE_TO_CHANGE = ("train.log_every", "train.valid_every", "train.ckpt_every", "train.threads",
+                  "train.device",  # a checkpoint written on a GPU resumes on a CPU and the reverse
+                  "train.num_workers")  # batches do not depend on it (seslib.loader)
 
 
-def config_changes(old: dict, new: dict, step: int) -> tuple[list[str], list[str]]:
+def config_changes(old: dict, new: dict, step: int, defaults: dict | None = None) -> tuple[list[str], list[str]]:
     """``(safe, unsafe)`` changes from the config a checkpoint of ``step`` was trained with
-    (``old``) to ``new``, one ``"key: old -> new"`` line each."""
-    a, b = _flat(old), _flat(new)
+    (``old``) to ``new``, one ``"key: old -> new"`` line each. A key that one of them lacks (a
+    checkpoint written before the key existed) counts as its value in ``defaults``."""
+    d = _flat(defaults or {})
+    a, b = {**d, **_flat(old)}, {**d, **_flat(new)}
     safe, unsafe = [], []
     for key in sorted(set(a) | set(b)):
         if a.get(key) == b.get(key):

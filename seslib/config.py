@@ -32,7 +32,9 @@ DEFAULTS = {
     "optim": {"lr": 1.0e-3, "betas": [0.9, 0.999], "grad_clip": 5.0},
     "scheduler": {"name": "constant"},  # constant (paper) | cosine (to lr * min_factor at max_steps)
     "train": {"batch_size": 8, "crop_seconds": 4.0, "max_steps": 1000, "seed": 1, "log_every": 25,
-              "valid_every": 250, "ckpt_every": 250, "valid_max_utts": 0, "threads": 0},
+              "valid_every": 250, "ckpt_every": 250, "valid_max_utts": 0, "threads": 0,
+              "device": "auto", "precision": "auto",  # seslib.engine: auto = CUDA when present; bf16 there
+              "num_workers": 0},                      # DataLoader processes preparing batches (seslib.loader)
     "data": dict(dynamic_mix.DEFAULTS),  # static crops of the training mixtures, or dynamic mixing
     "augment": {},                       # seslib.augment.DEFAULTS-shaped; needs data.dynamic_mixing
 }
@@ -40,9 +42,11 @@ DEFAULTS = {
 #: lower bounds (inclusive unless the key is in _POSITIVE) of numeric values
 _AT_LEAST = {"optim.lr": 0, "optim.grad_clip": 0, "train.batch_size": 1, "train.crop_seconds": 0,
              "train.max_steps": 0, "train.log_every": 1, "train.valid_every": 1, "train.ckpt_every": 1,
-             "train.valid_max_utts": 0, "train.threads": 0, "scheduler.min_factor": 0}
+             "train.valid_max_utts": 0, "train.threads": 0, "scheduler.min_factor": 0, "train.num_workers": 0}
 _POSITIVE = {"optim.lr", "optim.grad_clip", "train.crop_seconds"}
-_CHOICES = {"teacher.features": ("dumped", "online"), "scheduler.name": ("constant", "cosine")}
+_CHOICES = {"teacher.features": ("dumped", "online"), "scheduler.name": ("constant", "cosine"),
+            "train.precision": ("auto", "32", "bf16-mixed", "16-mixed")}
+_PATTERNS = {"train.device": (re.compile(r"^(auto|cpu|cuda(:\d+)?)$"), "auto, cpu, cuda or cuda:N")}
 _TYPES = {"scheduler.min_factor": 0.1, "teacher.path": "", "teacher.dump_dir": ""}  # where the default says nothing
 _FIXED_LENGTH = {"optim.betas", "data.snr", "data.level"}
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -75,6 +79,8 @@ def _coerce(value, like, where: str, fixed_length: bool = False):
     if isinstance(like, str):
         if isinstance(value, str):
             return value
+        if isinstance(value, int) and not isinstance(value, bool):  # precision: 32
+            return str(value)
         raise ConfigError(f"{where}: {value!r} is not a string")
     if isinstance(like, list):
         if not isinstance(value, list) or (fixed_length and len(value) != len(like)):
@@ -141,6 +147,10 @@ def check_config(cfg: dict, origin: dict) -> None:
         section, name = key.split(".")
         if cfg[section].get(name) not in choices:
             raise ConfigError(f"{src(key)}: {key}: {cfg[section].get(name)!r} is not one of {', '.join(choices)}")
+    for key, (pattern, what) in _PATTERNS.items():
+        section, name = key.split(".")
+        if not pattern.match(str(cfg[section].get(name))):
+            raise ConfigError(f"{src(key)}: {key}: {cfg[section].get(name)!r} is not one of {what}")
     try:
         mode = get_mode(cfg["mode"])
     except (KeyError, ValueError) as exc:

@@ -1,14 +1,18 @@
 """Training objectives, each with its equation from the paper.
 
-Notation (paper, Sec. 2): ``X`` noisy, ``Y`` clean, ``f_e`` the enhancer.
+Notation (paper, Sec. 2): ``X`` noisy, ``Y`` clean, ``f_e`` the enhancer. Every loss runs in
+float32 under mixed precision (:func:`seslib.engine.float32`).
 """
 from __future__ import annotations
 
 import torch
 
+from .engine import float32
+
 EPS = 1e-8
 
 
+@float32
 def si_sdr(estimate: torch.Tensor, reference: torch.Tensor, eps: float = EPS) -> torch.Tensor:
     """Scale-invariant SDR in dB, paper eq. (1) (Le Roux et al., 2019):
 
@@ -29,6 +33,7 @@ def neg_si_sdr(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return -si_sdr(estimate, reference).mean()
 
 
+@float32
 def compressed_spectral(estimate: torch.Tensor, reference: torch.Tensor, c: float = 0.3, alpha: float = 0.3,
                         eps: float = 1e-8) -> torch.Tensor:
     """Compressed spectral loss (Braun & Tashev, "A consolidated view of loss functions for
@@ -52,3 +57,23 @@ def compressed_spectral(estimate: torch.Tensor, reference: torch.Tensor, c: floa
     mag = (ma - mb).pow(2).mean()
     cplx = (ma * torch.exp(1j * a.angle()) - mb * torch.exp(1j * b.angle())).abs().pow(2).mean()
     return (1 - alpha) * mag + alpha * cplx
+
+
+@float32
+def l1_distance(target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference ``mean |target - pred|`` (the distillation and pre-training L1).
+
+    Shape:
+        ``[..., D], [..., D] -> []``
+    """
+    return (target - pred).abs().mean()
+
+
+@float32
+def l2_distance(target: torch.Tensor, pred: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference ``mean (target - pred)^2``.
+
+    Shape:
+        ``[..., D], [..., D] -> []``
+    """
+    return (target - pred).pow(2).mean()

@@ -23,6 +23,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .engine import float32
+
 WIN = 400
 HOP = 320
 N_FFT = 512
@@ -58,6 +60,7 @@ def frame_windows(n_frames: int, device=None, dtype=torch.float32) -> torch.Tens
     return w
 
 
+@float32
 def stft(x: torch.Tensor) -> torch.Tensor:
     """Complex spectrogram.
 
@@ -69,6 +72,7 @@ def stft(x: torch.Tensor) -> torch.Tensor:
     return torch.fft.rfft(frames, n=N_FFT)
 
 
+@float32
 def istft(spec: torch.Tensor, length: int | None = None) -> torch.Tensor:
     """Overlap-add synthesis, the inverse of :func:`stft` over the covered samples.
 

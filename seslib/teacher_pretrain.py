@@ -126,7 +126,7 @@ class TeacherPretrainer:
         tc = self.cfg["train"]
         self.out.mkdir(parents=True, exist_ok=True)
         ck = read_checkpoint(self.out / "last.pt") if (self.out / "last.pt").is_file() else None
-        unsafe = config_changes(ck.get("config") or {}, self.cfg, ck["step"])[1] if ck else []
+        unsafe = config_changes(ck.get("config") or {}, self.cfg, ck["step"], DEFAULTS)[1] if ck else []
         if unsafe:  # trained by another config: restart, so that the teacher is the one its config says
             keep = supersede(self.out, ("last.pt", "train.log"))
             self._log(f"restarting from step 0: last.pt (step {ck['step']}) was trained with another config "

@@ -36,13 +36,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
-from . import audio, augment, dynamic_mix, stft
+from . import audio, augment, dynamic_mix, engine, stft
 from .checkpoint import config_changes, gcrn_state, init_from, read_checkpoint, save_checkpoint, supersede
 from .config import DEFAULTS, merge_config  # noqa: F401  (DEFAULTS: the trainer's defaults)
 from .data import read_kv
 from .features import DumpedFeatures, OnlineFeatures
+from .loader import StepBatches, step_loader
 from .losses import si_sdr
 from .models import GCRN
 from .modes import get_mode
@@ -133,12 +133,17 @@ def seed_everything(seed: int, threads: int = 0) -> None:
     random.seed(seed)
 
 
-def _rng_state() -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+def _rng_state(device: torch.device | None = None) -> dict:
+    s = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if device is not None and device.type == "cuda":  # random draws on the GPU (dropout, ...)
+        s["cuda"] = torch.cuda.get_rng_state(device)
+    return s
 
 
-def _set_rng_state(s: dict) -> None:
+def _set_rng_state(s: dict, device: torch.device | None = None) -> None:
     torch.set_rng_state(s["torch"])
+    if "cuda" in s and device is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(s["cuda"], device)
     np.random.set_state(s["numpy"])
     random.setstate(s["python"])
 
@@ -154,10 +159,13 @@ class Trainer:
 
     def __init__(self, cfg: dict, train_dir, valid_dir, out_dir):
         self.cfg, self.out = cfg, Path(out_dir)
-        self.distributed = dist.is_available() and dist.is_initialized()
-        self.rank = dist.get_rank() if self.distributed else 0
-        self.world = dist.get_world_size() if self.distributed else 1
         tc = cfg["train"]
+        self.device = engine.resolve_device(tc["device"])
+        self.precision = engine.resolve_precision(tc["precision"], self.device)
+        # assembling a model from trained parts (max_steps 0) is done by one process, without a group
+        self.fabric = engine.make_fabric(self.device, self.precision, distributed=tc["max_steps"] > 0)
+        self.rank, self.world = self.fabric.global_rank, self.fabric.world_size
+        self.distributed = self.world > 1
         seed_everything(tc["seed"], tc["threads"])
         mode_cls = get_mode(cfg["mode"])
         self.teacher, self.features = None, None
@@ -166,7 +174,7 @@ class Trainer:
             if not tcfg["path"]:
                 raise ValueError(f"mode {cfg['mode']} needs a teacher: set teacher.path (a seslib.teacher spec: whisper-tiny.en, a hub id, a directory, random:<spec>)")
             from .teacher import Teacher
-            self.teacher = Teacher(tcfg["path"], layers="all")
+            self.teacher = Teacher(tcfg["path"], layers="all").to(self.device)
         model_cfg = dict(cfg["model"])
         if model_cfg.get("bridge") == "teacher":
             if self.teacher is None and not cfg["init"]:
@@ -191,16 +199,16 @@ class Trainer:
                 self.features = OnlineFeatures(self.teacher)
             else:
                 raise ValueError(f"teacher.features must be 'dumped' or 'online', not '{tcfg['features']}'")
-        if self.distributed:
+        if self.distributed:  # parameters DDP must not sync (e.g. a discriminator the mode steps itself)
             ignored = getattr(self.mode, "ddp_ignored", lambda: [])()
             torch.nn.parallel.DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self.mode, ignored)
-            self.runner = torch.nn.parallel.DistributedDataParallel(self.mode)
-        else:
-            self.runner = self.mode
         own = {id(p) for o in self.mode.extra_optimizers().values() for g in o.param_groups for p in g["params"]}
         params = [p for p in self.mode.parameters() if p.requires_grad and id(p) not in own]
-        self.opt = torch.optim.Adam(params, lr=cfg["optim"]["lr"], betas=tuple(cfg["optim"]["betas"]))
-        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, _lr_lambda(cfg))
+        opt = torch.optim.Adam(params, lr=cfg["optim"]["lr"], betas=tuple(cfg["optim"]["betas"]))
+        self.sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg))
+        # on the device, wrapped in DDP when distributed, forward under the precision's autocast
+        self.runner = self.fabric.setup_module(self.mode)
+        self.opt = self.fabric.setup_optimizers(opt)
         self.sampler = self._sampler(train_dir)
         if tc["batch_size"] % self.world:
             raise ValueError(f"batch size {tc['batch_size']} is not divisible by {self.world} processes")
@@ -231,7 +239,8 @@ class Trainer:
                 "model": self.mode.inference_model().state_dict(), "mode": self.mode.state_dict(),
                 "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
                 "extra_optimizers": {k: o.state_dict() for k, o in self.mode.extra_optimizers().items()},
-                "step": self.step, "best": self.best, "rng": _rng_state()}
+                "precision": self.fabric.strategy.precision.state_dict(),  # the fp16 gradient scaler's
+                "step": self.step, "best": self.best, "rng": _rng_state(self.device)}
 
     def resume(self, path, ck: dict | None = None) -> None:
         ck = ck if ck is not None else read_checkpoint(path)
@@ -242,7 +251,9 @@ class Trainer:
         for k, o in self.mode.extra_optimizers().items():
             o.load_state_dict(ck["extra_optimizers"][k])
         self.step, self.best = ck["step"], ck["best"]
-        _set_rng_state(ck["rng"])
+        if ck.get("precision"):
+            self.fabric.strategy.precision.load_state_dict(ck["precision"])
+        _set_rng_state(ck["rng"], self.device)
         metric = self.best.get("metric", "SI-SDR (dB)")
         self._log(f"resumed from {path} at step {self.step} (best valid {metric} {self.best['valid_si_sdr']:.3f} "
                   f"at step {self.best['step']})")
@@ -254,7 +265,7 @@ class Trainer:
         model is never labelled with a config that did not train it)."""
         try:
             ck = read_checkpoint(path)
-            safe, unsafe = config_changes(ck.get("config") or {}, self.cfg, ck.get("step", 0))
+            safe, unsafe = config_changes(ck.get("config") or {}, self.cfg, ck.get("step", 0), DEFAULTS)
         except ValueError as exc:  # a killed run's checkpoint that does not load cannot be resumed from
             ck, safe, unsafe = {}, [], [str(exc)]
         if not unsafe:
@@ -263,7 +274,7 @@ class Trainer:
                 self._log(f"config changed since step {self.step}, safe to change mid-run: {line}")
             return
         if self.distributed:
-            dist.barrier()  # every process has read the checkpoint before rank 0 moves it
+            self.fabric.barrier()  # every process has read the checkpoint before rank 0 moves it
         keep = supersede(self.out, ("last.pt", "best.pt", "train.log", "tensorboard"), self.rank == 0)
         why = f"was trained with another config ({'; '.join(unsafe)})" if ck else f"does not load ({unsafe[0]})"
         self._log(f"restarting from step 0: {path} (step {ck.get('step', '?')}) {why}; its files are kept in {keep}")
@@ -284,15 +295,15 @@ class Trainer:
             utts = utts[: self.cfg["train"]["valid_max_utts"]]
         model = self.mode.inference_model()
         model.eval()
-        total = torch.zeros(2, dtype=torch.float64)
+        total = torch.zeros(2, dtype=torch.float64, device=self.device)
         for utt in utts[self.rank::self.world]:
-            x = torch.from_numpy(audio.read_audio(wav[utt], utt=utt))[None]
-            y = torch.from_numpy(audio.read_audio(spk1[utt], utt=utt))[None]
+            x = torch.from_numpy(audio.read_audio(wav[utt], utt=utt))[None].to(self.device)
+            y = torch.from_numpy(audio.read_audio(spk1[utt], utt=utt))[None].to(self.device)
             v = self.mode.valid_score(x, y) if hasattr(self.mode, "valid_score") else si_sdr(model(x), y).item()
-            total += torch.tensor([v, 1.0], dtype=torch.float64)
+            total += torch.tensor([v, 1.0], dtype=torch.float64, device=self.device)
         self.mode.train()
         if self.distributed:
-            dist.all_reduce(total)
+            total = self.fabric.all_reduce(total, reduce_op="sum")
         return (total[0] / max(total[1], 1)).item()
 
     # -- loop ----------------------------------------------------------------------------
@@ -314,11 +325,13 @@ class Trainer:
         if self.tb:
             self.tb.add_scalar(name, value, self.step)
 
-    def _features(self, plan, noisy, clean) -> dict:
+    def _features(self, dumped: dict, noisy, clean) -> dict:
+        """The batch's teacher features on the device: read by the loader's workers (dumped), or
+        computed here by the teacher on the training device (online)."""
         if not self.streams:
             return {}
         if isinstance(self.features, DumpedFeatures):
-            return self.features.batch(self.streams, plan, self.sampler.crop)
+            return {k: v.to(self.device, non_blocking=True) for k, v in dumped.items()}
         return self.features.batch(self.streams, {"noisy": noisy, "clean": clean})
 
     def _record_validation(self) -> None:
@@ -356,24 +369,28 @@ class Trainer:
             self._record_validation()
             self._save("last.pt")
         t_win, acc, acc_n = time.time(), {}, 0
-        while self.step < tc["max_steps"]:
-            plan = self.sampler.plan(self.step, self.rank, self.world)
-            noisy, clean = self.sampler.read(plan)
-            feats = self._features(plan, noisy, clean)
+        dumped = self.features if isinstance(self.features, DumpedFeatures) else None
+        batches = StepBatches(self.sampler, self.rank, self.world, dumped, self.streams if dumped else ())
+        for step, _, noisy, clean, feats in step_loader(batches, self.step, tc["max_steps"], tc["num_workers"],
+                                                        pin_memory=self.device.type == "cuda"):
+            assert step == self.step
+            noisy, clean = (t.to(self.device, non_blocking=True) for t in (noisy, clean))
+            feats = self._features(feats, noisy, clean)
             loss, logs = self.runner(noisy, clean, feats)
             self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            gn = torch.nn.utils.clip_grad_norm_([p for g in self.opt.param_groups for p in g["params"]],
-                                                self.cfg["optim"]["grad_clip"])
+            self.fabric.backward(loss)
+            gn = self.fabric.clip_gradients(self.runner, self.opt, max_norm=self.cfg["optim"]["grad_clip"],
+                                            error_if_nonfinite=False)
             self.opt.step()
             self.sched.step()
             logs.update(self.mode.after_step())
             self.step += 1
-            for k, v in dict(logs, loss=loss.item(), grad_norm=gn.item()).items():
-                acc[k] = acc.get(k, 0.0) + v
+            for k, v in dict(logs, loss=loss.detach(), grad_norm=gn.detach()).items():
+                acc[k] = acc.get(k, 0.0) + v  # tensors stay on the device until they are logged
             acc_n += 1
             if self.step % tc["log_every"] == 0 or self.step == tc["max_steps"]:
                 rate = acc_n / (time.time() - t_win)
+                acc = {k: float(v) for k, v in acc.items()}
                 self._log(f"step {self.step}/{tc['max_steps']} "
                           + " ".join(f"{k} {v / acc_n:.3f}" for k, v in acc.items())
                           + f" lr {self.sched.get_last_lr()[0]:.2e} {rate:.2f} steps/s")
@@ -385,5 +402,5 @@ class Trainer:
             if self.step % tc["ckpt_every"] == 0 or self.step == tc["max_steps"]:
                 self._save("last.pt")
         if self.distributed:
-            dist.barrier()
+            self.fabric.barrier()
         return {"step": self.step, "best": self.best}

@@ -108,7 +108,7 @@ def test_student_trains_and_becomes_a_teacher(corpus, tiny_teacher_dir, tmp_path
     x = torch.randn(2, 8000) * 0.1
     loss, logs = t.mode(x, x, {"clean_last": teacher(x)[:, -1]})
     loss.backward()
-    assert loss.item() == pytest.approx(logs["l1"] + logs["cos"], rel=1e-6)
+    assert loss.item() == pytest.approx(float(logs["l1"] + logs["cos"]), rel=1e-6)
     missing = [n for n, p in student.named_parameters() if p.requires_grad and p.grad is None]
     assert not missing, missing
     assert all(p.grad is None for p in teacher.parameters()) and all(p.grad is None for p in t.model.parameters())

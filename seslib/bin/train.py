@@ -6,13 +6,16 @@ section.key=value`` overrides single values. Sections: mode, mode_options, teach
 optim, scheduler, train, data (static crops or dynamic mixing: seslib.dynamic_mix) and
 augment (seslib.augment; ``augment: null`` turns every augmentation off). The
 effective config is written to EXP/config.yaml. Training resumes from EXP/last.pt when it
-exists. Under ``torchrun --nproc-per-node N`` (one or several nodes) it runs data-parallel
-(DDP; NCCL on GPUs, gloo on CPUs), the global batch split over the processes; a config with
+exists. ``train.device`` and ``train.precision`` say where and how (seslib.engine: auto = CUDA
+with bf16 mixed precision when present, else the CPU in float32). Under ``torchrun
+--nproc-per-node N`` (one or several nodes) it runs data-parallel (DDP; NCCL when the processes
+train on GPUs, gloo on CPUs), the global batch split over the processes; a config with
 ``train.max_steps: 0`` (assembled from trained parts) is written by rank 0 alone.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -68,10 +71,7 @@ def main(argv=None) -> int:
         # process group (a group that lives a few milliseconds has aborted gloo at exit)
         if int(os.environ.get("RANK", "0")) != 0:
             return 0
-    elif world > 1 and not dist.is_initialized():
-        import torch
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    try:
+    try:  # the trainer sets up device, precision and (under torchrun) the process group: seslib.engine
         trainer = Trainer(cfg, args.train_dir, args.valid_dir, args.out)  # checks teacher, features, init
         os.makedirs(args.out, exist_ok=True)
         if int(os.environ.get("RANK", "0")) == 0:
@@ -83,6 +83,8 @@ def main(argv=None) -> int:
         log.error("%s", exc)
         return 1
     finally:
+        trainer = None  # noqa: F841  (its DDP module goes before the process group, on every path;
+        gc.collect()    # left to the interpreter's exit, gloo's destructor can deadlock on the GIL)
         if dist.is_initialized():
             dist.destroy_process_group()
     return 0

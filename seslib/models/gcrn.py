@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import stft as S
+from ..engine import float32
 
 DEFAULT_CONFIG = {
     "channels": [16, 20, 28, 36, 64],
@@ -240,7 +241,7 @@ class GCRN(nn.Module):
             for j, layer in enumerate(dec):
                 h = layer(self._skip(h, None if skips is None else skips[-1 - j]))
             parts.append(lin(h[:, 0]))
-        spec = torch.complex(parts[0], parts[1])
+        spec = complex_spec(parts[0], parts[1])
         return S.istft(spec, length=S.padded_length(length))[:, :length]
 
     def forward(self, noisy: torch.Tensor) -> torch.Tensor:
@@ -279,10 +280,16 @@ class GCRN(nn.Module):
                 new["dec"][d].append(x)
                 h = layer.step(torch.cat([prev, x], dim=2))
             parts.append(lin(h[:, 0, 0]))
-        return torch.complex(parts[0], parts[1]), new
+        return complex_spec(parts[0], parts[1]), new
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+@float32
+def complex_spec(real: torch.Tensor, imag: torch.Tensor) -> torch.Tensor:
+    """``real + j imag`` in float32 (``torch.complex`` takes no bfloat16 under mixed precision)."""
+    return torch.complex(real, imag)
 
 
 class GCRNStreamer:

@@ -44,7 +44,7 @@ class Adversarial(TeacherMode):
         real = stft.align_frames(self.target(feats, "clean"), fake.shape[1])
         adv = ((self.disc(fake) - 1) ** 2).mean()
         self._cache = (fake.detach(), real.detach())
-        return sisdr + self.options["weight"] * adv, {"si_sdr": -sisdr.item(), "adv": adv.item()}
+        return sisdr + self.options["weight"] * adv, {"si_sdr": -sisdr.detach(), "adv": adv.detach()}
 
     def extra_optimizers(self):
         return {"discriminator": self._d_opt}
@@ -66,7 +66,7 @@ class Adversarial(TeacherMode):
                     dist.all_reduce(p.grad)
                     p.grad /= dist.get_world_size()
         self._d_opt.step()
-        return {"d_loss": d_loss.item()}
+        return {"d_loss": d_loss.detach()}
 
 
 class AdversarialWS(Adversarial):

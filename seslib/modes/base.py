@@ -40,7 +40,8 @@ class Mode(nn.Module):
         return []
 
     def loss(self, noisy: torch.Tensor, clean: torch.Tensor, feats: dict | None = None) -> tuple[torch.Tensor, dict]:
-        """Return the loss to minimise and a dict of floats to log."""
+        """Return the loss to minimise and a dict of detached scalar tensors to log (read on the host
+        only when the trainer logs, so that a step on a GPU does not wait for them)."""
         raise NotImplementedError
 
     def forward(self, noisy: torch.Tensor, clean: torch.Tensor, feats: dict | None = None):
@@ -53,7 +54,7 @@ class Mode(nn.Module):
 
     def after_step(self) -> dict:
         """An update of the mode's own (e.g. the discriminator's), run after each enhancer
-        step; returns floats to log."""
+        step; returns detached scalar tensors (or floats) to log."""
         return {}
 
     def inference_model(self) -> nn.Module:
@@ -76,7 +77,7 @@ class Base(Mode):
     def loss(self, noisy, clean, feats=None):
         est = self.model(noisy)
         loss = neg_si_sdr(est, clean)
-        return loss, {"si_sdr": -loss.item()}
+        return loss, {"si_sdr": -loss.detach()}
 
 
 class TeacherMode(Mode):

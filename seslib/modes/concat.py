@@ -28,9 +28,9 @@ class Concat(TeacherMode):
 
     def loss(self, noisy, clean, feats=None):
         loss = neg_si_sdr(self.enhancer.forward_features(noisy, feats[f"noisy_{self.layers}"]), clean)
-        out = {"si_sdr": -loss.item()}
+        out = {"si_sdr": -loss.detach()}
         if self.enhancer.mix is not None:
-            out.update({f"w{i}": w for i, w in enumerate(self.enhancer.mix.weights().tolist())})
+            out.update({f"w{i}": w for i, w in enumerate(self.enhancer.mix.weights().detach().unbind())})
         return loss, out
 
     def inference_model(self):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import stft
-from ..losses import neg_si_sdr
+from ..losses import l1_distance, neg_si_sdr
 from .base import TeacherMode
 
 
@@ -30,8 +30,8 @@ class DistillEmbed(TeacherMode):
         emb, ctx = self.model.encode(noisy, return_context=True)
         sisdr = neg_si_sdr(self.model.decode(emb, ctx), clean)
         target = stft.align_frames(self.target(feats, "clean"), emb.shape[1])
-        l1 = (target - self.proj(emb)).abs().mean()
-        return sisdr + self.options["weight"] * l1, {"si_sdr": -sisdr.item(), "l1": l1.item()}
+        l1 = l1_distance(target, self.proj(emb))
+        return sisdr + self.options["weight"] * l1, {"si_sdr": -sisdr.detach(), "l1": l1.detach()}
 
 
 class DistillEmbedWS(DistillEmbed):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ..losses import neg_si_sdr
+from ..losses import l1_distance, neg_si_sdr
 from .base import TeacherMode
 
 
@@ -29,5 +29,5 @@ class DistillOutput(TeacherMode):
         sisdr = neg_si_sdr(est, clean)
         with torch.no_grad():
             target = self._embed(clean)
-        l1 = (target - self._embed(est)).abs().mean()
-        return sisdr + self.options["weight"] * l1, {"si_sdr": -sisdr.item(), "l1": l1.item()}
+        l1 = l1_distance(target, self._embed(est))
+        return sisdr + self.options["weight"] * l1, {"si_sdr": -sisdr.detach(), "l1": l1.detach()}

@@ -5,10 +5,12 @@ import torch
 import torch.nn.functional as F
 
 from .. import stft
+from ..engine import float32
 from ..models.student import TeacherShapedStudent
 from .base import TeacherMode
 
 
+@float32
 def l1_cosine(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(mean |target - pred|, mean over frames of 1 - cos(target_t, pred_t)); ``[B, T, D]`` each."""
     return (target - pred).abs().mean(), (1 - F.cosine_similarity(pred, target, dim=-1)).mean()
@@ -49,7 +51,7 @@ class DistillStudent(TeacherMode):
 
     def distance(self, pred, target):
         l1, cos = l1_cosine(pred, stft.align_frames(target, pred.shape[1]))
-        return l1 + self.options["cos_weight"] * cos, {"l1": l1.item(), "cos": cos.item()}
+        return l1 + self.options["cos_weight"] * cos, {"l1": l1.detach(), "cos": cos.detach()}
 
     def loss(self, noisy, clean, feats=None):
         return self.distance(self.student(clean), feats["clean_last"])

@@ -22,9 +22,9 @@ def decoder_loss(name: str, est: torch.Tensor, clean: torch.Tensor):
     (:func:`seslib.losses.compressed_spectral`)."""
     if name == "si_sdr":
         loss = neg_si_sdr(est, clean)
-        return loss, {"si_sdr": -loss.item()}
+        return loss, {"si_sdr": -loss.detach()}
     loss = compressed_spectral(est, clean)
-    return loss, {"spectral": loss.item()}
+    return loss, {"spectral": loss.detach()}
 
 
 def _check_loss(mode) -> None:

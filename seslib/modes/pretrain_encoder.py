@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import stft
+from ..losses import l1_distance, l2_distance
 from .base import TeacherMode
 
 
@@ -41,7 +42,7 @@ class PretrainEncoderL1(TeacherMode):
 
     def distance(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Mean L1 distance; ``[B, T, D], [B, T, D] -> []``."""
-        return (target - pred).abs().mean()
+        return l1_distance(target, pred)
 
     def predict(self, noisy: torch.Tensor) -> torch.Tensor:
         """P(f_e^enc(X)): ``[B, N] -> [B, T, D]``."""
@@ -50,7 +51,7 @@ class PretrainEncoderL1(TeacherMode):
     def loss(self, noisy, clean, feats=None):
         pred = self.predict(noisy)
         d = self.distance(pred, stft.align_frames(feats["clean_last"], pred.shape[1]))
-        return d, {self.name.rsplit("_", 1)[1]: d.item()}
+        return d, {self.name.rsplit("_", 1)[1]: d.detach()}
 
     @torch.no_grad()
     def valid_score(self, noisy, clean):
@@ -67,7 +68,7 @@ class PretrainEncoderL2(PretrainEncoderL1):
     name = "pretrain_enc_l2"
 
     def distance(self, pred, target):
-        return (target - pred).pow(2).mean()
+        return l2_distance(target, pred)
 
 
 class PretrainEncoderCos(PretrainEncoderL1):

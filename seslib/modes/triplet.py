@@ -38,8 +38,8 @@ class Triplet(TeacherMode):
         n = stft.align_frames(self.target(feats, "noisy"), a.shape[1])
         d_ap, d_an = (a - p).norm(dim=-1), (a - n).norm(dim=-1)
         lt = torch.relu(d_ap - d_an + self.options["margin"]).mean()
-        return sisdr + self.options["weight"] * lt, {"si_sdr": -sisdr.item(), "triplet": lt.item(),
-                                                     "d_ap": d_ap.mean().item(), "d_an": d_an.mean().item()}
+        return sisdr + self.options["weight"] * lt, {"si_sdr": -sisdr.detach(), "triplet": lt.detach(),
+                                                     "d_ap": d_ap.mean().detach(), "d_an": d_an.mean().detach()}
 
 
 class TripletWS(Triplet):

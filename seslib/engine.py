@@ -1,0 +1,112 @@
+"""Where and how training runs: the device, the numeric precision and the processes.
+
+Device placement, mixed precision (autocast, the fp16 gradient scaler) and the process group
+come from Lightning Fabric (``lightning-fabric``), which its authors test on GPUs; seslib keeps
+its own loop, checkpoints, logs and exact resume (:mod:`seslib.trainer`). This module turns
+the config's ``train.device`` and ``train.precision`` and the environment that ``torchrun``
+(or ``utils/slurm_torchrun.sh``) sets into a :class:`lightning_fabric.Fabric`:
+
+- ``device``: ``auto`` (CUDA when present, else the CPU), ``cpu``, ``cuda`` (under torchrun:
+  one GPU per process, ``cuda:$LOCAL_RANK``) or ``cuda:N`` (one process on GPU N);
+- ``precision``: ``32``, ``bf16-mixed``, ``16-mixed`` or ``auto`` (``bf16-mixed`` on GPUs
+  that support it, ``32`` elsewhere); under mixed precision the STFT/iSTFT, SI-SDR and
+  other reductions run in float32 (:func:`float32`);
+- processes: one per ``torchrun`` worker; the process group's backend follows the device in
+  use (NCCL for CUDA, gloo for the CPU), not what the machine happens to have.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import warnings
+
+import torch
+
+PRECISIONS = {"32": "32-true", "bf16-mixed": "bf16-mixed", "16-mixed": "16-mixed"}
+
+
+def world() -> tuple[int, int, int]:
+    """``(world size, local world size, this process's local rank)`` from torchrun's environment."""
+    n = int(os.environ.get("WORLD_SIZE", "1"))
+    return n, int(os.environ.get("LOCAL_WORLD_SIZE", str(n))), int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def resolve_device(spec: str = "auto") -> torch.device:
+    """The device of this process for ``train.device`` (see the module docstring).
+
+    Raises:
+        ValueError: an unknown spec, or CUDA asked for where there is none.
+    """
+    spec = str(spec or "auto")
+    local_rank = world()[2]
+    if spec == "auto":
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    if spec == "cpu":
+        return torch.device("cpu")
+    if spec == "cuda" or spec.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"train.device {spec}: CUDA is not available here (torch {torch.__version__}); "
+                             "use cpu or auto")
+        index = local_rank if spec == "cuda" else int(spec.split(":", 1)[1])
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"train.device {spec}: GPU {index} does not exist ({torch.cuda.device_count()} found)")
+        return torch.device("cuda", index)
+    raise ValueError(f"train.device must be auto, cpu, cuda or cuda:N, not '{spec}'")
+
+
+def resolve_precision(spec: str, device: torch.device) -> str:
+    """``32``, ``bf16-mixed`` or ``16-mixed`` for ``train.precision`` on ``device``."""
+    spec = str(spec or "auto")
+    if spec == "auto":
+        return "bf16-mixed" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "32"
+    if spec not in PRECISIONS:
+        raise ValueError(f"train.precision must be auto, {', '.join(PRECISIONS)}, not '{spec}'")
+    return spec
+
+
+def process_backend(device: torch.device) -> str:
+    """The process group's backend for the device the processes train on."""
+    return "nccl" if device.type == "cuda" else "gloo"
+
+
+def make_fabric(device: torch.device, precision: str, distributed: bool):
+    """A launched :class:`lightning_fabric.Fabric` for this process (its process group set up
+    when ``distributed``: one process per torchrun worker, ``process_backend(device)``)."""
+    from lightning_fabric import Fabric
+    from lightning_fabric.plugins.environments import TorchElasticEnvironment
+    from lightning_fabric.strategies import DDPStrategy
+    n, local_n, _ = world()
+    warnings.filterwarnings("ignore", message="The `srun` command is available")  # Fabric on a Slurm login host
+    if distributed and n > 1:
+        # torchrun made the processes (also inside srun, where Fabric would otherwise read SLURM_* as ranks)
+        fabric = Fabric(accelerator=device.type, devices=local_n, num_nodes=n // local_n,
+                        strategy=DDPStrategy(process_group_backend=process_backend(device),
+                                             cluster_environment=TorchElasticEnvironment()),
+                        precision=PRECISIONS[precision])
+    else:
+        fabric = Fabric(accelerator=device.type, devices=[device.index or 0] if device.type == "cuda" else 1,
+                        strategy="auto", precision=PRECISIONS[precision])
+    fabric.launch()
+    return fabric
+
+
+def float32(fn):
+    """Run ``fn`` in float32 whatever autocast is active: its floating-point tensor arguments are
+    cast to float32 (a no-op for float32 ones) and autocast is off inside. For the STFT pair,
+    SI-SDR and the other reductions that lose accuracy in 16 bits (and ``torch.complex``, which
+    takes no bfloat16)."""
+    def cast(a):
+        return a.float() if torch.is_tensor(a) and a.is_floating_point() else a
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        active = [t for t in ("cuda", "cpu") if torch.is_autocast_enabled(t)]
+        args, kwargs = [cast(a) for a in args], {k: cast(v) for k, v in kwargs.items()}
+        if not active:
+            return fn(*args, **kwargs)
+        with contextlib.ExitStack() as stack:
+            for t in active:
+                stack.enter_context(torch.autocast(t, enabled=False))
+            return fn(*args, **kwargs)
+    return wrapper
