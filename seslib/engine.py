@@ -55,6 +55,14 @@ def resolve_device(spec: str = "auto") -> torch.device:
     raise ValueError(f"train.device must be auto, cpu, cuda or cuda:N, not '{spec}'")
 
 
+def job_device(spec: str, job: int = 1) -> torch.device:
+    """The device of job ``job`` (1-based) of a CLI's ``--nj`` jobs: ``cuda`` spreads the jobs
+    over the GPUs (job J on GPU (J - 1) mod count); other specs as :func:`resolve_device`."""
+    if str(spec) in ("cuda", "auto") and torch.cuda.is_available():
+        return torch.device("cuda", (job - 1) % torch.cuda.device_count())
+    return resolve_device(spec)
+
+
 def resolve_precision(spec: str, device: torch.device) -> str:
     """``32``, ``bf16-mixed`` or ``16-mixed`` for ``train.precision`` on ``device``."""
     spec = str(spec or "auto")
@@ -63,6 +71,13 @@ def resolve_precision(spec: str, device: torch.device) -> str:
     if spec not in PRECISIONS:
         raise ValueError(f"train.precision must be auto, {', '.join(PRECISIONS)}, not '{spec}'")
     return spec
+
+
+def module_device(module: torch.nn.Module) -> torch.device:
+    """The device a module's parameters (or, without any, its buffers) live on; the CPU for neither."""
+    for t in list(module.parameters()) + list(module.buffers()):
+        return t.device
+    return torch.device("cpu")
 
 
 def process_backend(device: torch.device) -> str:

@@ -35,6 +35,7 @@ import torch
 
 from . import audio, stft
 from .data import read_kv
+from .engine import module_device
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,21 @@ def _job_utts(data_dir: Path, job: int, nj: int) -> list[str]:
     return sorted(read_kv(data_dir / "wav.scp"))[job - 1::nj]
 
 
+def stream_pairs(kinds=tuple(KINDS), layers=LAYERS, streams=None) -> list[tuple[str, str]]:
+    """``(kind, layers)`` of the streams to dump: ``streams`` (keys such as ``clean_last``) when
+    given, else every kind with every layer choice."""
+    if streams:
+        out = []
+        for key in streams:
+            kind, _, la = key.partition("_")
+            feature_key(kind, la)  # raises on an unknown stream
+            out.append((kind, la))
+        return out
+    return [(k, la) for k in kinds for la in layers]
+
+
 def dump_job(teacher, data_dir, out_dir, job: int, nj: int, kinds=("clean", "noisy"), layers=LAYERS,
-             progress: bool = True) -> int:
+             progress: bool = True, streams=None) -> int:
     """Dump the features of job ``job`` of ``nj`` (every ``nj``-th utterance); returns how
     many streams were written (finished ones are skipped).
 
@@ -65,11 +79,12 @@ def dump_job(teacher, data_dir, out_dir, job: int, nj: int, kinds=("clean", "noi
     from tqdm import tqdm
 
     data_dir, out_dir = Path(data_dir), Path(out_dir).resolve()
-    todo = [(k, la) for k in kinds for la in layers
+    todo = [(k, la) for k, la in stream_pairs(kinds, layers, streams)
             if not (out_dir / feature_key(k, la) / f"feats.{job}.scp").is_file()]
     if not todo:
         return 0
     utts = _job_utts(data_dir, job, nj)
+    device = module_device(teacher)  # the teacher runs where it was put (dump_features --device)
     for kind in sorted({k for k, _ in todo}):
         table = read_kv(data_dir / KINDS[kind])
         streams = [la for k, la in todo if k == kind]
@@ -84,8 +99,8 @@ def dump_job(teacher, data_dir, out_dir, job: int, nj: int, kinds=("clean", "noi
                                 unit="utt"):
                     if utt not in table:
                         raise ValueError(f"{data_dir / KINDS[kind]}: no entry for utterance {utt}")
-                    x = torch.from_numpy(audio.read_audio(table[utt], utt=utt))[None]
-                    h = teacher(x)[0]  # [L+1, T, D]
+                    x = torch.from_numpy(audio.read_audio(table[utt], utt=utt))[None].to(device)
+                    h = teacher(x)[0].float().cpu()  # [L+1, T, D]
                     for la, w in writers.items():
                         m = h[-1] if la == "last" else h.permute(1, 0, 2).reshape(h.shape[1], -1)
                         w(utt, m.contiguous().numpy().astype(np.float32))
@@ -104,7 +119,7 @@ def write_meta(teacher, out_dir) -> None:
         {"teacher": teacher.name, "dim": teacher.dim, "num_hidden": teacher.num_hidden, "hop": stft.HOP}, indent=1))
 
 
-def merge_jobs(out_dir, nj: int, kinds=("clean", "noisy"), layers=LAYERS) -> dict[str, int]:
+def merge_jobs(out_dir, nj: int, kinds=("clean", "noisy"), layers=LAYERS, streams=None) -> dict[str, int]:
     """Merge the job scps into ``<kind>_<layers>.scp``; returns utterances per stream.
 
     Raises:
@@ -113,15 +128,14 @@ def merge_jobs(out_dir, nj: int, kinds=("clean", "noisy"), layers=LAYERS) -> dic
     from .data import merge_scp
     out_dir = Path(out_dir)
     counts = {}
-    for k in kinds:
-        for la in layers:
-            key = feature_key(k, la)
-            parts = [out_dir / key / f"feats.{j}.scp" for j in range(1, nj + 1)]
-            missing = [str(p) for p in parts if not p.is_file()]
-            if missing:
-                raise FileNotFoundError(f"unfinished dump jobs (no scp): {', '.join(missing)}")
-            merge_scp(parts, out_dir / f"{key}.scp")
-            counts[key] = len(read_kv(out_dir / f"{key}.scp"))
+    for k, la in stream_pairs(kinds, layers, streams):
+        key = feature_key(k, la)
+        parts = [out_dir / key / f"feats.{j}.scp" for j in range(1, nj + 1)]
+        missing = [str(p) for p in parts if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"unfinished dump jobs (no scp): {', '.join(missing)}")
+        merge_scp(parts, out_dir / f"{key}.scp")
+        counts[key] = len(read_kv(out_dir / f"{key}.scp"))
     return counts
 
 

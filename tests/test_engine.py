@@ -78,8 +78,9 @@ def test_device_precision_and_backend_choices(monkeypatch):
         engine.resolve_precision("fp8", torch.device("cpu"))
     with pytest.raises(ValueError, match="train.device must be"):
         engine.resolve_device("gpu")
+    assert engine.job_device("cpu", 3) == torch.device("cpu")
     if not torch.cuda.is_available():
-        assert engine.resolve_device("auto") == torch.device("cpu")
+        assert engine.resolve_device("auto") == torch.device("cpu") == engine.job_device("auto", 2)
         with pytest.raises(ValueError, match="CUDA is not available"):
             engine.resolve_device("cuda")
     with pytest.raises(ConfigError, match="train.device: 'gpu' is not one of auto, cpu, cuda or cuda:N"):
@@ -175,3 +176,13 @@ def test_batches_and_weights_do_not_depend_on_the_worker_count(dirs, tmp_path, d
         t.train()
         weights[n] = t.model.state_dict()
     assert all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
+
+
+def test_training_benchmark_prints_a_row_per_setting(dirs, capsys):
+    from seslib.bin import benchmark_train
+    tr, va = dirs
+    assert benchmark_train.main(["--train-dir", str(tr), "--valid-dir", str(va), "--modes", "base", "--workers", "0",
+                                 "1", "--precisions", "32", "--steps", "2", "--warmup", "1", "--batch-size", "2",
+                                 "--crop-seconds", "0.5", "--threads", "1"]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| base |")]
+    assert len(rows) == 2 and all(float(r.split("|")[4]) > 0 for r in rows)

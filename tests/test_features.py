@@ -105,3 +105,28 @@ def test_truncated_ark_is_named_before_training(data_dir, tiny_teacher_dir, tmp_
     with pytest.raises(ValueError, match=r"feats.1.ark \(\d+ bytes\) is damaged: the features of utterance .* do "
                                          r"not load .*dump the teacher features again"):
         DumpedFeatures(out, ["clean_last"])
+
+
+def test_dump_only_the_streams_asked_for(data_dir, tiny_teacher_dir, tmp_path):
+    out = tmp_path / "dump"
+    assert dump_features.main(["--teacher", str(tiny_teacher_dir), "--data-dir", str(data_dir), "--out", str(out),
+                               "--nj", "2", "--quiet", "--streams", "clean_last", "noisy_all"]) == 0
+    assert sorted(p.name for p in out.glob("*.scp")) == ["clean_last.scp", "noisy_all.scp"]
+    assert not (out / "clean_all").exists() and not (out / "noisy_last").exists()
+    f = DumpedFeatures(out, ["clean_last", "noisy_all"])
+    assert f.meta["num_hidden"] == 3
+
+
+def test_plan_dumps_the_streams_its_systems_read(tmp_path, capsys):
+    """Stage 2 dumps for each teacher only the streams of the systems that read dumped features."""
+    from seslib.bin import describe_systems
+    for name, text in {"distill_embed": "mode: distill_embed\n", "triplet_ws": "mode: triplet_ws\n",
+                       "base": "mode: base\n"}.items():
+        (tmp_path / f"train_{name}_x.yaml").write_text(text)
+    args = ["--conf-dir", str(tmp_path), "--tag", "x", "--corpus", "toy", "--recipe-dir", str(tmp_path),
+            "--ablation", "", "--teacher-ablation", "", "--teacher", "whisper-tiny.en", "--analysis", "false",
+            "--pretraining", "", "--peers", "", "--teacher-features", "dumped"]
+    assert describe_systems.main(args + ["--modes", "base distill_embed triplet_ws"]) == 0
+    assert "declare -gA t_streams=([whisper-tiny.en]='clean_all clean_last noisy_all')" in capsys.readouterr().out
+    assert describe_systems.main(args + ["--modes", "base distill_embed"]) == 0
+    assert "declare -gA t_streams=([whisper-tiny.en]=clean_last)" in capsys.readouterr().out

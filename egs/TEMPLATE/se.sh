@@ -211,11 +211,11 @@ if selected 2 && [ -n "$teacher_users" ]; then
         --sentences "$teacher_check_sentences" --out "$out"
   done
   for t in $dump_teachers; do
-    tp=${t_path[$t]}; dd=${t_dump[$t]}
-    run_stage --name "2_dump_train_${t_tag[$t]}" --title "dump teacher features of data/train ($t)" \
+    tp=${t_path[$t]}; dd=${t_dump[$t]}; streams=${t_streams[$t]}  # only the streams its systems read
+    run_stage --name "2_dump_train_${t_tag[$t]}" --title "dump teacher features of data/train ($t: $streams)" \
       --inputs data/train/wav.scp data/train/spk1.scp $([ -d "$tp" ] && echo "$tp") \
-      --config "teacher=$tp" --outputs "$dd/clean_all.scp" --scratch "$dd" -- \
-      python -m seslib.bin.dump_features --teacher "$tp" --data-dir data/train --out "$dd" --nj "$nj"
+      --config "teacher=$tp streams=$streams" --outputs $(printf "$dd/%s.scp " $streams) --scratch "$dd" -- \
+      python -m seslib.bin.dump_features --teacher "$tp" --data-dir data/train --out "$dd" --nj "$nj" --streams $streams
   done
 fi
 

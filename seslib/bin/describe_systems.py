@@ -26,6 +26,7 @@ prints bash assignments (values quoted) that run.sh evaluates:
   dump_teachers     teachers whose features of data/train are dumped (systems reading dumped ones)
   peers_available   the peers of --peers that run here (the others are reported on stderr)
   t_path[T], t_tag[T], t_dump[T]   per teacher name: seslib.teacher spec, file-name-safe tag, dump dir
+  t_streams[T]      per dumped teacher: the feature streams its systems read (stage 2 dumps only those)
   s_conf[S], s_inputs[S], s_cfg[S], s_set[S]   per system: training config, stage inputs,
                     stage config string, and the train command's ``--set`` overrides
   s_input[S]        what stage 4 feeds the model: wav.scp (the noisy mixtures), or spk1.scp for
@@ -264,9 +265,10 @@ def plan(a) -> dict:
     out = {"s_conf": {}, "s_inputs": {}, "s_cfg": {}, "s_set": {}, "s_input": {}}
     enhance, table2, table3 = [], [], []
     first = set(modes + ablation + teacher_systems)
-    users, s_teacher = [], {}
+    users, s_teacher, mode_of = [], {}, {}
     for s in systems:
         e = system_plan(a, s, teacher, by_tag, common)
+        mode_of[s] = e["mode"]
         if e["teacher"]:
             users.append(s)
             s_teacher[s] = e["teacher"]
@@ -277,7 +279,9 @@ def plan(a) -> dict:
                 (table3 if cfg["mode"] == "base" and cfg["train"]["max_steps"] > 0 else table2).append(s)
         _record(out, s, e)
     used = _unique(s_teacher.values())
-    dump_teachers = _unique(s_teacher[s] for s in users if "teacher.features=dumped" in out["s_set"][s])
+    dumped = [s for s in users if "teacher.features=dumped" in out["s_set"][s]]
+    dump_teachers = _unique(s_teacher[s] for s in dumped)
+    streams = {t: sorted({k for s in dumped if s_teacher[s] == t for k in mode_of[s].streams()}) for t in dump_teachers}
     paths = {t: teacher_path(t, teacher, a.recipe_dir) for t in used}
     pretrain_dir = teacher_path("pretrain", teacher, a.recipe_dir)
     check_teachers = [t for t in used if check == "true" and not _RANDOM.match(paths[t])]
@@ -293,6 +297,7 @@ def plan(a) -> dict:
                peers_available=" ".join(peers),
                t_path=paths, t_tag={t: tag(t, a.recipe_dir) for t in used},
                t_dump={t: f"dump/{tag(paths[t], a.recipe_dir)}/train" for t in used},
+               t_streams={t: " ".join(v) for t, v in streams.items()},
                train_confs=", ".join(sorted({out["s_conf"][s].replace(split_seed(s)[0].partition(TEACHER_SEP)[0],
                                                                       "<system>", 1) for s in systems})))
     out["results_args"] = results_args(modes, ablation, systems, teacher_systems, a.teacher_ablation_modes.split(),

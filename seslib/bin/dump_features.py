@@ -36,15 +36,22 @@ def main(argv=None) -> int:
                    help="which audio to run the teacher on (default: clean noisy)")
     p.add_argument("--layers", nargs="+", default=list(LAYERS), choices=list(LAYERS),
                    help="last layer and/or all hidden states (default: last all)")
+    p.add_argument("--streams", nargs="+", choices=[f"{k}_{la}" for k in KINDS for la in LAYERS],
+                   help="only these streams (e.g. clean_last noisy_all) instead of --kinds x --layers: the ones "
+                        "the systems read (run.sh passes them)")
     p.add_argument("--nj", type=int, default=1, help="parallel jobs (default 1)")
     p.add_argument("--job", type=int, default=0, help=argparse.SUPPRESS)  # one job of --nj (internal)
     p.add_argument("--threads", type=int, default=0, help="torch threads per job (default: 1 when --nj > 1)")
+    p.add_argument("--device", default="cpu",
+                   help="where the teacher runs: cpu (default), cuda, cuda:N or auto (CUDA when present); "
+                        "with --nj > 1 and cuda, job J runs on GPU (J - 1) mod the GPU count")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     logutil.setup()
     import torch
 
     from .. import features
+    from ..engine import job_device
     from ..teacher import Teacher
     if args.threads or args.nj > 1:
         torch.set_num_threads(args.threads or 1)
@@ -55,21 +62,23 @@ def main(argv=None) -> int:
         if args.nj > 1 and not args.job:
             from ..launcher import run_module_jobs
             opts = ["--teacher", args.teacher, "--data-dir", str(data_dir), "--out", str(out),
-                    "--kinds", *args.kinds, "--layers", *args.layers]
+                    "--kinds", *args.kinds, "--layers", *args.layers, "--device", args.device] \
+                + (["--streams", *args.streams] if args.streams else [])
             if not run_module_jobs("seslib.bin.dump_features", opts, args.nj, out, "dump"):
                 return 1
             teacher = None
         else:
-            teacher = Teacher(args.teacher, layers="all")
             job, nj = (args.job, args.nj) if args.job else (1, 1)
-            n = features.dump_job(teacher, data_dir, out, job, nj, args.kinds, args.layers, not args.quiet)
+            teacher = Teacher(args.teacher, layers="all").to(job_device(args.device, job))
+            n = features.dump_job(teacher, data_dir, out, job, nj, args.kinds, args.layers, not args.quiet,
+                                  args.streams)
             log.info("job %d/%d: dumped %d stream(s) (others were done)", job, nj, n)
             if args.job:
                 return 0
         if teacher is None:
             teacher = Teacher(args.teacher, layers="all")
         features.write_meta(teacher, out)
-        counts = features.merge_jobs(out, args.nj, args.kinds, args.layers)
+        counts = features.merge_jobs(out, args.nj, args.kinds, args.layers, args.streams)
         log.info("%s: %s utterances; teacher %s, %d hidden states of %d dims; %.1f MB on disk", out,
                  ", ".join(f"{k} {v}" for k, v in counts.items()), args.teacher, teacher.num_hidden, teacher.dim,
                  features.disk_usage(out) / 1e6)

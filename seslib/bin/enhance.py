@@ -54,7 +54,8 @@ class PeerEnhancer:
         return compensate(self.peer.enhance(x), self.delay)
 
 
-def load_enhancer(spec: str, streaming: bool = False, teacher: str | None = None, engine: str = "torch"):
+def load_enhancer(spec: str, streaming: bool = False, teacher: str | None = None, engine: str = "torch",
+                  device: str = "cpu"):
     """A checkpoint path, or ``peer:NAME``; ``teacher`` overrides the teacher a
     ``concat`` checkpoint names; ``engine="onnx"``: an exported ``.onnx`` streaming step.
     Raises ValueError for ``streaming`` with a model that cannot stream (one that runs a
@@ -70,7 +71,11 @@ def load_enhancer(spec: str, streaming: bool = False, teacher: str | None = None
     if spec.startswith("peer:"):
         return PeerEnhancer(spec[5:])
     from ..checkpoint import load_model
-    model = load_model(spec, teacher=teacher)
+    from ..engine import resolve_device
+    dev = resolve_device(device)
+    if streaming and dev.type != "cpu":
+        raise ValueError("--streaming runs frame by frame on the CPU (as on a device): drop --device or --streaming")
+    model = load_model(spec, teacher=teacher).to(dev)
     if streaming and getattr(model, "teacher", None) is not None:
         raise ValueError(f"{spec}: this model runs its teacher on the whole utterance (a concat mode, or a "
                          "decoder of teacher embeddings), so it cannot stream; drop --streaming")
@@ -86,10 +91,11 @@ def enhance_array(model, x: np.ndarray, streaming: bool = False) -> np.ndarray:
     import torch
 
     from ..models import enhance_streaming
-    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    from ..engine import module_device
+    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(module_device(model))
     with torch.no_grad():
         y = enhance_streaming(model, t) if streaming else model(t[None])[0]
-    return y.numpy().astype(np.float32)
+    return y.cpu().numpy().astype(np.float32)
 
 
 def _write(path, y) -> None:
@@ -137,6 +143,9 @@ def main(argv=None) -> int:
                         "speech, e.g. to a decoder that resynthesises speech from the teacher's embeddings of it)")
     p.add_argument("--job", type=int, default=0, help=argparse.SUPPRESS)  # one job of --nj (internal)
     p.add_argument("--threads", type=int, default=0, help="torch threads per job (default: 1 when --nj > 1)")
+    p.add_argument("--device", default="cpu",
+                   help="where a checkpoint runs: cpu (default), cuda, cuda:N or auto (CUDA when present); "
+                        "with --nj > 1 and cuda, job J runs on GPU (J - 1) mod the GPU count")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     logutil.setup()
@@ -153,11 +162,13 @@ def main(argv=None) -> int:
                 from ..launcher import run_module_jobs
                 opts = ["--model", args.model, str(src), str(dst), "--input-scp", args.input_scp] \
                     + (["--streaming"] if args.streaming else []) + (["--teacher", args.teacher] if args.teacher else []) \
-                    + ["--engine", args.engine]
+                    + ["--engine", args.engine, "--device", args.device]
                 if not run_module_jobs("seslib.bin.enhance", opts, args.nj, dst, "enhance"):
                     return 1
             else:
-                model = load_enhancer(args.model, args.streaming, args.teacher, args.engine)
+                from ..engine import job_device
+                model = load_enhancer(args.model, args.streaming, args.teacher, args.engine,
+                                      str(job_device(args.device, args.job or 1)))
                 _data_dir_job(model, src, dst, args.job or 1, args.nj if args.job else 1, args.streaming,
                               not args.quiet, args.input_scp)
                 if args.job:
@@ -168,7 +179,7 @@ def main(argv=None) -> int:
                     shutil.copyfile(src / name, dst / name)
             log.info("%s: %d enhanced utterances", dst, len(read_kv(dst / "wav.scp")))
         elif src.is_dir():
-            model = load_enhancer(args.model, args.streaming, args.teacher, args.engine)
+            model = load_enhancer(args.model, args.streaming, args.teacher, args.engine, args.device)
             files = sorted(f for f in src.rglob("*") if f.suffix.lower() in AUDIO_EXT)
             if not files:
                 raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_EXT)}) below {src}")
@@ -180,7 +191,7 @@ def main(argv=None) -> int:
                 raise FileNotFoundError(f"input {src} does not exist")
             if dst.is_dir() or args.output.endswith("/"):  # into a directory, under the input's name
                 dst = dst / src.with_suffix(".wav").name
-            model = load_enhancer(args.model, args.streaming, args.teacher, args.engine)
+            model = load_enhancer(args.model, args.streaming, args.teacher, args.engine, args.device)
             _write(dst, enhance_array(model, audio.read_audio(src), args.streaming))
             log.info("enhanced %s -> %s", src, dst)
     except (audio.AudioError, DataDirError, FileNotFoundError, ValueError, RuntimeError) as exc:

@@ -34,8 +34,9 @@ class Adversarial(TeacherMode):
         self._d_opt = torch.optim.Adam(self.disc.parameters(), lr=self.options["d_lr"], betas=(0.8, 0.99))
         self._cache = None
 
-    def streams(self):
-        return [f"clean_{self.layers}"]
+    @classmethod
+    def streams(cls):
+        return [f"clean_{cls.layers}"]
 
     def loss(self, noisy, clean, feats=None):
         emb, ctx = self.model.encode(noisy, return_context=True)

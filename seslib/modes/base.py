@@ -35,8 +35,10 @@ class Mode(nn.Module):
             raise ValueError(f"mode {self.name} needs a teacher: set teacher.path (a seslib.teacher spec: whisper-tiny.en, a hub id, a directory, random:<spec>)")
         self.__dict__["teacher"] = teacher
 
-    def streams(self) -> list[str]:
-        """Teacher feature streams the loss reads (``clean_last``, ``noisy_all``, ...)."""
+    @classmethod
+    def streams(cls) -> list[str]:
+        """Teacher feature streams the loss reads (``clean_last``, ``noisy_all``, ...): a property of
+        the mode, known before a model is built (stage 2 dumps only the streams its systems read)."""
         return []
 
     def loss(self, noisy: torch.Tensor, clean: torch.Tensor, feats: dict | None = None) -> tuple[torch.Tensor, dict]:

@@ -23,8 +23,9 @@ class Concat(TeacherMode):
         super().__init__(model, options, teacher)
         self.enhancer = ConcatGCRN(model, teacher, self.teacher_dim, self.num_hidden, self.layers)
 
-    def streams(self):
-        return [f"noisy_{self.layers}"]
+    @classmethod
+    def streams(cls):
+        return [f"noisy_{cls.layers}"]
 
     def loss(self, noisy, clean, feats=None):
         loss = neg_si_sdr(self.enhancer.forward_features(noisy, feats[f"noisy_{self.layers}"]), clean)

@@ -23,8 +23,9 @@ class DistillEmbed(TeacherMode):
         super().__init__(model, options, teacher)
         self.proj = self.projection()
 
-    def streams(self):
-        return [f"clean_{self.layers}"]
+    @classmethod
+    def streams(cls):
+        return [f"clean_{cls.layers}"]
 
     def loss(self, noisy, clean, feats=None):
         emb, ctx = self.model.encode(noisy, return_context=True)

@@ -46,7 +46,8 @@ class DistillStudent(TeacherMode):
             p.requires_grad_(False)
         self.student = TeacherShapedStudent(teacher.name, seed=int(self.options["seed"]))
 
-    def streams(self):
+    @classmethod
+    def streams(cls):
         return ["clean_last"]
 
     def distance(self, pred, target):

@@ -108,7 +108,8 @@ class PretrainDecoderTeacher(TeacherMode):
         _learn_only(model, self.learns)
         self.__dict__["resynth"] = TeacherResynth(model, teacher)  # shares the model; not a second copy in the state
 
-    def streams(self):
+    @classmethod
+    def streams(cls):
         return ["clean_last"]
 
     def loss(self, noisy, clean, feats=None):

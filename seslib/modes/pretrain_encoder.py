@@ -37,7 +37,8 @@ class PretrainEncoderL1(TeacherMode):
         for name, p in model.named_parameters():
             p.requires_grad_(name.split(".", 1)[0] in self.learns)
 
-    def streams(self):
+    @classmethod
+    def streams(cls):
         return ["clean_last"]
 
     def distance(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -27,8 +27,9 @@ class Triplet(TeacherMode):
         super().__init__(model, options, teacher)
         self.proj = self.projection()
 
-    def streams(self):
-        return [f"clean_{self.layers}", f"noisy_{self.layers}"]
+    @classmethod
+    def streams(cls):
+        return [f"clean_{cls.layers}", f"noisy_{cls.layers}"]
 
     def loss(self, noisy, clean, feats=None):
         emb, ctx = self.model.encode(noisy, return_context=True)
