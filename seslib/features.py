@@ -54,6 +54,12 @@ def _job_utts(data_dir: Path, job: int, nj: int) -> list[str]:
     return sorted(read_kv(data_dir / "wav.scp"))[job - 1::nj]
 
 
+#: ``dump_features --storage``: Kaldi matrix storage through kaldiio (None: float32 as computed;
+#: 3: kTwoByteAuto, 2 bytes a value over one range per matrix; 2: kSpeechFeature, about 1 byte a
+#: value with a per-column quantile code, Kaldi's compression for features)
+STORAGE = {"float32": None, "two-byte": 3, "speech-feature": 2}
+
+
 def stream_pairs(kinds=tuple(KINDS), layers=LAYERS, streams=None) -> list[tuple[str, str]]:
     """``(kind, layers)`` of the streams to dump: ``streams`` (keys such as ``clean_last``) when
     given, else every kind with every layer choice."""
@@ -68,7 +74,7 @@ def stream_pairs(kinds=tuple(KINDS), layers=LAYERS, streams=None) -> list[tuple[
 
 
 def dump_job(teacher, data_dir, out_dir, job: int, nj: int, kinds=("clean", "noisy"), layers=LAYERS,
-             progress: bool = True, streams=None) -> int:
+             progress: bool = True, streams=None, storage: str = "float32") -> int:
     """Dump the features of job ``job`` of ``nj`` (every ``nj``-th utterance); returns how
     many streams were written (finished ones are skipped).
 
@@ -92,7 +98,8 @@ def dump_job(teacher, data_dir, out_dir, job: int, nj: int, kinds=("clean", "noi
         for p in arks.values():
             p.parent.mkdir(parents=True, exist_ok=True)
         scp_tmp = {la: p.with_suffix(".scp.tmp") for la, p in arks.items()}
-        writers = {la: kaldiio.WriteHelper(f"ark,scp:{arks[la]},{scp_tmp[la]}") for la in streams}
+        writers = {la: kaldiio.WriteHelper(f"ark,scp:{arks[la]},{scp_tmp[la]}", compression_method=STORAGE[storage])
+                   for la in streams}
         try:
             with torch.no_grad():
                 for utt in tqdm(utts, desc=f"dump {kind} job {job}", disable=not progress, mininterval=5,
@@ -112,11 +119,12 @@ def dump_job(teacher, data_dir, out_dir, job: int, nj: int, kinds=("clean", "noi
     return len(todo)
 
 
-def write_meta(teacher, out_dir) -> None:
+def write_meta(teacher, out_dir, storage: str = "float32") -> None:
     from .fileutil import atomic_write_text
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     atomic_write_text(Path(out_dir) / "meta.json", json.dumps(
-        {"teacher": teacher.name, "dim": teacher.dim, "num_hidden": teacher.num_hidden, "hop": stft.HOP}, indent=1))
+        {"teacher": teacher.name, "dim": teacher.dim, "num_hidden": teacher.num_hidden, "hop": stft.HOP,
+         "storage": storage}, indent=1))
 
 
 def merge_jobs(out_dir, nj: int, kinds=("clean", "noisy"), layers=LAYERS, streams=None) -> dict[str, int]:

@@ -130,3 +130,19 @@ def test_plan_dumps_the_streams_its_systems_read(tmp_path, capsys):
     assert "declare -gA t_streams=([whisper-tiny.en]='clean_all clean_last noisy_all')" in capsys.readouterr().out
     assert describe_systems.main(args + ["--modes", "base distill_embed"]) == 0
     assert "declare -gA t_streams=([whisper-tiny.en]=clean_last)" in capsys.readouterr().out
+
+
+def test_compressed_storage_is_smaller_and_close(data_dir, tiny_teacher_dir, tmp_path):
+    sizes, feats = {}, {}
+    for st in ("float32", "two-byte", "speech-feature"):
+        out = tmp_path / st
+        assert dump_features.main(["--teacher", str(tiny_teacher_dir), "--data-dir", str(data_dir), "--out", str(out),
+                                   "--quiet", "--streams", "clean_all", "--storage", st]) == 0
+        sizes[st] = sum(p.stat().st_size for p in out.glob("clean_all/*.ark"))
+        feats[st] = dict(kaldiio.load_scp(str(out / "clean_all.scp")))
+        assert json.loads((out / "meta.json").read_text())["storage"] == st
+    assert sizes["speech-feature"] < sizes["two-byte"] < 0.6 * sizes["float32"]
+    for st, tol in (("two-byte", 1e-3), ("speech-feature", 5e-2)):
+        num = sum(float(np.sum((feats[st][u] - v) ** 2)) for u, v in feats["float32"].items())
+        den = sum(float(np.sum(v ** 2)) for v in feats["float32"].values())
+        assert 0 < (num / den) ** 0.5 < tol, st

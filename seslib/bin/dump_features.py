@@ -39,6 +39,10 @@ def main(argv=None) -> int:
     p.add_argument("--streams", nargs="+", choices=[f"{k}_{la}" for k in KINDS for la in LAYERS],
                    help="only these streams (e.g. clean_last noisy_all) instead of --kinds x --layers: the ones "
                         "the systems read (run.sh passes them)")
+    p.add_argument("--storage", default="float32", choices=["float32", "two-byte", "speech-feature"],
+                   help="how matrices are stored: float32 (default, as computed), two-byte (Kaldi kTwoByteAuto: half "
+                        "the size), speech-feature (Kaldi's feature compression: about a quarter); see README for the "
+                        "error each introduces")
     p.add_argument("--nj", type=int, default=1, help="parallel jobs (default 1)")
     p.add_argument("--job", type=int, default=0, help=argparse.SUPPRESS)  # one job of --nj (internal)
     p.add_argument("--threads", type=int, default=0, help="torch threads per job (default: 1 when --nj > 1)")
@@ -63,7 +67,7 @@ def main(argv=None) -> int:
             from ..launcher import run_module_jobs
             opts = ["--teacher", args.teacher, "--data-dir", str(data_dir), "--out", str(out),
                     "--kinds", *args.kinds, "--layers", *args.layers, "--device", args.device] \
-                + (["--streams", *args.streams] if args.streams else [])
+                + (["--streams", *args.streams] if args.streams else []) + ["--storage", args.storage]
             if not run_module_jobs("seslib.bin.dump_features", opts, args.nj, out, "dump"):
                 return 1
             teacher = None
@@ -71,13 +75,13 @@ def main(argv=None) -> int:
             job, nj = (args.job, args.nj) if args.job else (1, 1)
             teacher = Teacher(args.teacher, layers="all").to(job_device(args.device, job))
             n = features.dump_job(teacher, data_dir, out, job, nj, args.kinds, args.layers, not args.quiet,
-                                  args.streams)
+                                  args.streams, args.storage)
             log.info("job %d/%d: dumped %d stream(s) (others were done)", job, nj, n)
             if args.job:
                 return 0
         if teacher is None:
             teacher = Teacher(args.teacher, layers="all")
-        features.write_meta(teacher, out)
+        features.write_meta(teacher, out, args.storage)
         counts = features.merge_jobs(out, args.nj, args.kinds, args.layers, args.streams)
         log.info("%s: %s utterances; teacher %s, %d hidden states of %d dims; %.1f MB on disk", out,
                  ", ".join(f"{k} {v}" for k, v in counts.items()), args.teacher, teacher.num_hidden, teacher.dim,
