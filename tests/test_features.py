@@ -32,7 +32,7 @@ def test_dumped_equals_online_and_crops_are_frame_aligned(backend, data_dir, tin
                                "--nj", "2", "--quiet"]) == 0
     meta = json.loads((out / "meta.json").read_text())
     nh = 3
-    assert meta == {"teacher": str(spec.resolve()), "dim": 32, "num_hidden": nh, "hop": 320}
+    assert meta == {"teacher": str(spec.resolve()), "dim": 32, "num_hidden": nh, "hop": 320, "storage": "float32"}
     teacher = Teacher(str(spec), layers="all")
     online = OnlineFeatures(teacher)
     monkeypatch.chdir("/")  # scp paths must not depend on the working directory
