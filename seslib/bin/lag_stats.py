@@ -70,6 +70,12 @@ class GCRNEmbedding:
         self.projected = self.proj is not None
         self.dim = self.proj.out_features if self.proj is not None else self.model.embed_dim
 
+    def to(self, device):
+        self.model.to(device)
+        if self.proj is not None:
+            self.proj.to(device)
+        return self
+
     def __call__(self, wav):
         e = self.model.encode(wav)
         return self.proj(e) if self.proj is not None else e
@@ -86,6 +92,10 @@ class TeacherEmbedding:
         self.teacher = Teacher(spec)
         self.dim, self.name = self.teacher.dim, self.teacher.name
 
+    def to(self, device):
+        self.teacher.to(device)
+        return self
+
     def __call__(self, wav):
         return self.teacher(wav)
 
@@ -94,7 +104,8 @@ def make_source(spec: str):
     return GCRNEmbedding(spec[len("gcrn:"):]) if spec.startswith("gcrn:") else TeacherEmbedding(spec)
 
 
-def source_stats(source, scp: dict, utts, lags_ms, progress: bool, reference=None) -> tuple[dict, dict | None]:
+def source_stats(source, scp: dict, utts, lags_ms, progress: bool, reference=None,
+                 device=None) -> tuple[dict, dict | None]:
     """(pooled :func:`lag_statistics` of ``source`` over ``utts``, its match to ``reference``:
     ``{"l1", "cosine", "frames"}`` or None)."""
     import torch
@@ -103,11 +114,11 @@ def source_stats(source, scp: dict, utts, lags_ms, progress: bool, reference=Non
     stats, l1, cos, frames = [], 0.0, 0.0, 0
     with torch.no_grad():
         for utt in tqdm(utts, desc="embeddings", disable=not progress, mininterval=5):
-            x = torch.from_numpy(audio.read_audio(scp[utt], utt=utt))[None]
-            e = source(x)[0]
+            x = torch.from_numpy(audio.read_audio(scp[utt], utt=utt))[None].to(device or "cpu")
+            e = source(x)[0].float().cpu()
             stats.append(lag_statistics(e, lags_ms))
             if reference is not None:
-                r = reference(x)[0]
+                r = reference(x)[0].float().cpu()
                 l1 += (e - r).abs().mean(dim=-1).sum().item()
                 cos += F.cosine_similarity(e, r, dim=-1).sum().item()
                 frames += len(e)
@@ -150,6 +161,7 @@ def main(argv=None) -> int:
                    "frame by frame (L1, cosine)")
     p.add_argument("--max-utts", type=int, default=0, help="use only the first N utterances (default 0: all)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default 0: torch's choice)")
+    p.add_argument("--device", default="cpu", help="where the embeddings are computed: cpu (default), cuda, cuda:N or auto")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     logutil.setup()
@@ -173,16 +185,18 @@ def main(argv=None) -> int:
             import torch
             torch.set_num_threads(args.threads)
         out, result = Path(args.out), {}
-        ref = make_source(dict(sources)[args.reference]) if args.reference else None
+        from ..engine import resolve_device
+        dev = resolve_device(args.device)
+        ref = make_source(dict(sources)[args.reference]).to(dev) if args.reference else None
         for name, spec in sources:
             log.info("%s (%s): %d utterances", name, spec, len(utts))
-            src = ref if name == args.reference else make_source(spec)
+            src = ref if name == args.reference else make_source(spec).to(dev)
             missing = [u for u in utts if u not in scps[src.input]]
             if missing:
                 raise DataDirError(f"{d}: {len(missing)} utterances have no {src.input} audio (first: {missing[0]})")
             compare = ref is not None and name != args.reference and src.dim == ref.dim and src.input == ref.input
             pooled, match = source_stats(src, scps[src.input], utts, args.lags_ms, not args.quiet,
-                                         ref if compare else None)
+                                         ref if compare else None, dev)
             result[name] = {"spec": spec, "input": src.input, "dim": src.dim, "projected": src.projected,
                             "utterances": len(utts),
                             "lags": {str(ms): {k: quartiles(v[k]) for k in ("corr", "dist")} for ms, v in pooled.items()}}

@@ -161,6 +161,7 @@ def main(argv=None) -> int:
     p.add_argument("--sentences", type=int, default=24, help="distinct sentences to synthesise (default 24)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random twin and of the synthesis (default 0)")
     p.add_argument("--out", help="JSON file for the scores")
+    p.add_argument("--device", default="cpu", help="where the teachers run: cpu (default), cuda, cuda:N or auto")
     args = p.parse_args(argv)
     logutil.setup()
     import torch
@@ -175,16 +176,19 @@ def main(argv=None) -> int:
             raise ValueError(f"{args.text}: need at least 2 distinct sentences")
         if len(texts) < args.sentences:
             log.warning("%s: only %d distinct sentences", args.text, len(texts))
-        teacher = Teacher(args.teacher)
+        from ..engine import resolve_device
+        dev = resolve_device(args.device)
+        teacher = Teacher(args.teacher).to(dev)
         twin_spec = f"random:{teacher.name}" if args.seed == 0 else f"random@{args.seed}:{teacher.name}"
         with tempfile.TemporaryDirectory() as tmp:
             log.info("synthesising %d sentences x %d voices", len(texts), len(args.voices))
             wavs = synthesise(args.voices, texts, args.seed, Path(tmp))
         result = {"teacher": teacher.name, "random_twin": twin_spec, "voices": args.voices, "sentences": len(texts),
                   "seconds": round(sum(len(x) for w in wavs.values() for x in w) / audio.SAMPLE_RATE, 1)}
-        for name, model in (("trained", teacher), ("random_init", Teacher(twin_spec))):
+        for name, model in (("trained", teacher), ("random_init", Teacher(twin_spec).to(dev))):
             with torch.no_grad():
-                feats = {v: [model(torch.from_numpy(x)[None])[0].numpy() for x in wavs[v]] for v in args.voices}
+                feats = {v: [model(torch.from_numpy(x)[None].to(dev))[0].float().cpu().numpy() for x in wavs[v]]
+                         for v in args.voices}
             result[name] = r = content_scores(feats)
             log.info("%s: DTW ratio %.3f (same sentence/other voice %.4f, other sentence/same voice %.4f); "
                      "cross-voice retrieval %.1f%% (chance %.1f%%); same sentence closer in %.1f%% of %d", name,
