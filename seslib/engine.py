@@ -48,6 +48,8 @@ def resolve_device(spec: str = "auto") -> torch.device:
         if not torch.cuda.is_available():
             raise ValueError(f"train.device {spec}: CUDA is not available here (torch {torch.__version__}); "
                              "use cpu or auto")
+        if spec != "cuda" and world()[0] > 1:
+            raise ValueError(f"train.device {spec}: under torchrun each process takes its own GPU; use cuda")
         index = local_rank if spec == "cuda" else int(spec.split(":", 1)[1])
         if index >= torch.cuda.device_count():
             raise ValueError(f"train.device {spec}: GPU {index} does not exist ({torch.cuda.device_count()} found)")
