@@ -209,7 +209,8 @@ def main(argv=None) -> int:
     p.add_argument("--force", action="store_true",
                    help="rebuild even when done and unchanged (sets the --scratch paths aside first)")
     p.add_argument("--scratch", nargs="*", default=[],
-                   help="working dirs of the stage, set aside before a rebuild (forced, inputs changed, outputs damaged) and deleted only when it succeeds")
+                   help="working dirs of the stage, set aside before a rebuild (forced, inputs changed, outputs "
+                        "damaged) and deleted only when it succeeds")
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" not in argv:
         p.error("put the command after --")

@@ -107,7 +107,11 @@ def test_bf16_mixed_step_on_cpu(dirs, tmp_path):
     t = Trainer(train.load_config(None, TINY + ["train.max_steps=2", "train.precision=bf16-mixed",
                                                 "train.device=cpu"]), tr, va, tmp_path / "bf16")
     before = {k: v.clone() for k, v in t.model.state_dict().items()}
+    dtypes = []  # the encoder's convolutions: bfloat16 in the 2 training steps, float32 in validation
+    hook = t.model.encoder[0].conv.register_forward_hook(lambda m, i, o: dtypes.append(o.dtype))
     t.train()
+    hook.remove()
+    assert dtypes[:2] == [torch.bfloat16] * 2 and set(dtypes[2:]) == {torch.float32}
     log = (tmp_path / "bf16" / "train.log").read_text()
     losses = [float(line.split(" loss ")[1].split()[0]) for line in log.splitlines() if " loss " in line]
     assert len(losses) == 2 and all(np.isfinite(losses))
