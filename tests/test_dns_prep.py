@@ -1,4 +1,5 @@
 """--corpus dns on a tiny fake tree in the real layouts (DNS wav trees, LibriSpeech flac + trans.txt)."""
+import json
 import subprocess
 import sys
 
@@ -69,3 +70,101 @@ def test_prep_dns_errors_name_the_path(tmp_path):
                         "--librispeech-root", str(tmp_path), "--out", str(tmp_path / "o")],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1 and f"{tmp_path}/no/clean does not exist" in r.stderr
+
+
+def make_mini_src(root):
+    """A mini-corpus-shaped source dir (stage 0's data/local/mini) with speech-like signals."""
+    from seslib.data import write_kv
+    rng = np.random.default_rng(1)
+    for s, voices, n in (("train", ("joe", "kal"), 4), ("valid", ("awb",), 2), ("test", ("slt", "rms"), 3)):
+        scp, spk, text = {}, {}, {}
+        for v in voices:
+            for k in range(n):
+                u = f"{s}_{v}_{k}"
+                scp[u] = str(write_wav(root / "speech" / f"{u}.wav", speechlike(rng, 3.0)))
+                spk[u], text[u] = v, f"It's {v}'s sentence, number {k}."
+        noise = {f"{s}_noise{k}": str(write_wav(root / "noise" / f"{s}_{k}.wav",
+                                                (0.05 * rng.standard_normal(16000 * 12)).astype(np.float32)))
+                 for k in range(2)}
+        for name, kv in (("speech.scp", scp), ("speech2spk", spk), ("speech.text", text), ("noise.scp", noise)):
+            write_kv(root / s / name, kv)
+    return root
+
+
+def test_fake_dns_tree_and_the_dns_path_stages_0_to_5(tmp_path, env, tiny_teacher_dir):
+    """local/make_fake_dns.py writes the real layouts; run.sh --corpus dns runs stages 0-5 on them with
+    the dns configs (--train-set overrides), the teacher online (the dns default); scale_report reads it."""
+    import re
+
+    from conftest import copy_recipe
+    src = make_mini_src(tmp_path / "mini")
+    tree = tmp_path / "fake"
+    cmd = [sys.executable, str(RECIPE / "local" / "make_fake_dns.py"), "--mini-src", str(src), "--out", str(tree),
+           "--train-hours", "0.01", "--clip-seconds", "6", "--readers-per-voice", "2"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "using it again in another order" in r.stderr  # 30 s of mini speech, 36 s asked for
+    clean = sorted((tree / "DNS" / "datasets" / "clean" / "read_speech").glob("*.wav"))
+    assert clean and all(re.fullmatch(r"book_\d{5}_chp_\d{4}_reader_\d{5}_\d+\.wav", p.name) for p in clean)
+    assert {sf.info(str(p)).samplerate for p in clean} == {48000}
+    assert sum(sf.info(str(p)).duration for p in clean) >= 36
+    assert len({re.search(r"reader_(\d+)", p.name).group(1) for p in clean}) == 6  # 3 voices x 2 readers
+    assert len(list((tree / "DNS" / "datasets" / "noise").glob("*.wav"))) == 6 * 1  # 6 noises of 12 s, 10 s clips
+    trans = sorted((tree / "LibriSpeech" / "test-clean").glob("*/*/*.trans.txt"))
+    lines = [ln for t in trans for ln in t.read_text().splitlines()]
+    assert len(trans) == 2 and len(lines) == 6 and lines[0].split(" ", 1)[1] == "IT'S RMS'S SENTENCE NUMBER"
+    assert all((t.parent / f"{ln.split()[0]}.flac").is_file() for t in trans for ln in t.read_text().splitlines())
+    before = {p: p.stat().st_mtime_ns for p in clean}
+    assert subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT).returncode == 0  # a rerun rewrites nothing
+    assert {p: p.stat().st_mtime_ns for p in clean} == before
+
+    rec = copy_recipe(tmp_path / "recipe")
+    env = dict(env, DNS_ROOT=str(tree / "DNS" / "datasets"), LIBRISPEECH_ROOT=str(tree / "LibriSpeech"))
+    args = ["./run.sh", "--corpus", "dns", "--stage", "0", "--stop-stage", "5", "--nj", "2",
+            "--dns-train-hours", "0.004", "--dns-valid-hours", "0.002", "--dns-segment-seconds", "2",
+            "--dns-test-utts", "3", "--teacher", str(tiny_teacher_dir), "--modes", "base distill_embed",
+            "--pretraining", "", "--analysis", "false", "--peers", "", "--test-snrs", "", "--sphinx-systems", "",
+            "--train-set", "train.max_steps=2 train.batch_size=2 train.crop_seconds=1 train.log_every=1 "
+                           "train.valid_every=2 train.ckpt_every=2 train.valid_max_utts=2"]
+    r = subprocess.run(args, cwd=rec, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert not (rec / "dump").exists()  # dns: the teacher runs online, nothing dumped
+    stamp = json.loads((rec / "exp" / "stages" / "3_train_distill_embed.done").read_text())
+    assert "features=online" in stamp["config"] and "train.max_steps=2" in stamp["config"]
+    import yaml
+    used = yaml.safe_load((rec / "exp" / "distill_embed" / "config.yaml").read_text())
+    assert used["train"]["batch_size"] == 2 and used["optim"]["lr"] == 1e-3  # the dns config, overridden
+    for s in ("base", "distill_embed"):
+        assert json.loads((rec / "exp" / s / "score_test" / "summary.json").read_text())["utterances"] == 3
+    # the same stage 2, dumped and stored compressed: run.sh's --feature-storage reaches the dump
+    r = subprocess.run(args[:3] + ["2", "--stop-stage", "2"] + args[6:] + ["--teacher-features", "dumped",
+                       "--feature-storage", "two-byte"], cwd=rec, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    dump = next((rec / "dump").glob("*/train"))
+    assert json.loads((dump / "meta.json").read_text())["storage"] == "two-byte" and (dump / "clean_last.scp").is_file()
+    r = subprocess.run([sys.executable, "-m", "seslib.bin.scale_report", "--run", str(rec)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    rows = [ln for ln in r.stdout.splitlines() if re.match(r"\| \d ", ln)]
+    assert [ln.split()[1] for ln in rows] == ["0", "1", "2", "3", "4", "5"]
+
+
+def test_scale_report_fits_a_line_through_the_runs(tmp_path):
+    from seslib.bin.scale_report import report
+    runs = []
+    for hours, secs, size in ((1.0, 100.0, 1000), (3.0, 250.0, 5000)):
+        r = tmp_path / f"r{hours:g}"
+        (r / "data" / "train").mkdir(parents=True)
+        (r / "data" / "train" / "utt2num_samples").write_text(f"a {int(hours * 3600 * 16000) - 16000}\nb 16000\n")
+        (r / "exp" / "stages").mkdir(parents=True)
+        for name, s, files in (("2_dump_train_x", secs, {"d/a.ark": [size, None]}),
+                               ("2_teacher_check_x", 10.0, {"c.json": [0, "h"]}), ("log", 1.0, {})):
+            (r / "exp" / "stages" / f"{name}.done").write_text(json.dumps({"name": name, "elapsed_s": s,
+                                                                          "written": files}))
+        runs.append(r)
+    rows = report(runs, 100.0)
+    two = next(x for x in rows if x.startswith("| 2 "))
+    # stage 2: (110 s, 1000 B) at 1 h and (260 s, 5000 B) at 3 h: slope 75 s/h and 2000 B/h -> 100 h: 7,535 s, 199,000 B
+    assert "110 s, 0.00 MB (2 steps)" in two and "260 s, 0.01 MB (2 steps)" in two
+    assert two.endswith("| 2.1 h, 0.20 MB |")
+    assert not any(x.startswith("| log") for x in rows)

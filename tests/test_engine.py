@@ -189,4 +189,4 @@ def test_training_benchmark_prints_a_row_per_setting(dirs, capsys):
                                  "1", "--precisions", "32", "--steps", "2", "--warmup", "1", "--batch-size", "2",
                                  "--crop-seconds", "0.5", "--threads", "1"]) == 0
     rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| base |")]
-    assert len(rows) == 2 and all(float(r.split("|")[4]) > 0 for r in rows)
+    assert len(rows) == 2 and all(r.split("|")[4].strip() == "32" and float(r.split("|")[5]) > 0 for r in rows)

@@ -94,6 +94,23 @@ def test_score_noisy_and_pesq_failures(setup, tmp_path):
     assert "pesq_error" in (out2 / "scores.tsv").read_text().splitlines()[0]
 
 
+def test_score_device_moves_the_recogniser_only(setup, tmp_path, caplog):
+    import ctranslate2
+    args = ["--ref-dir", str(setup / "test"), "--hyp", str(setup / "test"), "--quiet"]
+    assert score.main(args + ["--out", str(tmp_path / "a")]) == 0
+    assert score.main(args + ["--out", str(tmp_path / "b"), "--device", "auto", "--nj", "2"]) == 0
+    a, b = (json.loads((tmp_path / x / "summary.json").read_text()) for x in "ab")
+    assert {k: a[k] for k in ("pesq", "stoi", "si_sdr")} == {k: b[k] for k in ("pesq", "stoi", "si_sdr")}
+    if ctranslate2.get_cuda_device_count() == 0:  # auto = cpu here: the same words
+        assert a["word_errors"] == b["word_errors"]
+        assert score.main(args + ["--out", str(tmp_path / "c"), "--device", "cuda"]) == 1
+        assert "CTranslate2 sees 0 GPUs" in caplog.text and not (tmp_path / "c").exists()
+    assert score.main(args + ["--out", str(tmp_path / "d"), "--device", "gpu0"]) == 1
+    assert "use cpu, cuda, cuda:N or auto" in caplog.text
+    # without a recogniser the device is not looked at
+    assert score.main(args + ["--out", str(tmp_path / "e"), "--device", "gpu0", "--no-asr"]) == 0
+
+
 def test_score_names_missing_utterances(setup, tmp_path):
     hyp = tmp_path / "wav.scp"
     hyp.write_text(read_kv(setup / "test" / "wav.scp").popitem()[0] + " /x.wav\n")

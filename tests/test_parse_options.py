@@ -62,3 +62,13 @@ def test_true_false_auto_options(tmp_path):
         assert r.returncode == 0 and r.stdout.strip() == v
     r = subprocess.run(["bash", str(s), "--analysis", "maybe"], capture_output=True, text=True)
     assert r.returncode == 1 and "--analysis takes true, false or auto, not 'maybe'" in r.stderr
+
+
+def test_choice_options_take_only_their_choices(tmp_path):
+    s = tmp_path / "choice.sh"
+    s.write_text(f'store=float32\nchoice_options="store=float32|two-byte"\n. {ROOT}/utils/parse_options.sh\necho "$store"\n')
+    ok = subprocess.run(["bash", str(s), "--store", "two-byte"], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.strip() == "two-byte"
+    for bad in ("two", "float32|two-byte", "half"):  # a part of a choice, the list itself, another word
+        r = subprocess.run(["bash", str(s), "--store", bad], capture_output=True, text=True)
+        assert r.returncode == 1 and f"--store takes float32|two-byte, not '{bad}'" in r.stderr

@@ -187,6 +187,8 @@ def test_describe_systems_plans_systems_teachers_and_rows(tmp_path, capsys):
     (["--modes", "d"], "train_d_x.yaml"),
     (["--modes", "b", "--teacher-features", "sometimes"], "--teacher-features"),
     (["--modes", "b", "--peers", "rnnoise krisp"], "unknown peer(s) krisp"),
+    (["--modes", "b", "--train-set", "train.max_step=3"], "unknown config key 'train.max_step'"),
+    (["--modes", "b", "--train-set", "train.batch_size=two"], "train.batch_size"),
 ])
 def test_describe_systems_refuses_bad_plans(tmp_path, capsys, args, message):
     (tmp_path / "train_b_x.yaml").write_text("mode: base\n")

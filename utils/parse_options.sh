@@ -6,7 +6,7 @@
 #   --config FILE   sources FILE (shell assignments) first; later options override it
 #   --help, -h      prints $help_message (on stdout, so that `--help | less` shows it all) and exits
 # A variable whose current value is true or false only takes true or false; the variables named
-# in $bool_auto_options take true, false or auto.
+# in $bool_auto_options take true, false or auto; $choice_options lists name=a|b|c: name takes a, b or c.
 # Checked after parsing (also what --config set): the variables named in $int_options hold
 # integers >= 0, those in $positive_options integers >= 1, and $stage <= $stop_stage where
 # both exist; otherwise one message and exit 1.
@@ -54,6 +54,10 @@ for __name in ${bool_auto_options:-}; do
   case "${!__name}" in true|false|auto) ;; *)
     echo "$0: --${__name//_/-} takes true, false or auto, not '${!__name}'" 1>&2; exit 1 ;; esac
 done
+for __c in ${choice_options:-}; do
+  __name=${__c%%=*}; [[ "${!__name}" != *"|"* && "|${__c#*=}|" == *"|${!__name}|"* ]] || {
+    echo "$0: --${__name//_/-} takes ${__c#*=}, not '${!__name}'" 1>&2; exit 1; }
+done
 for __name in ${positive_options:-}; do
   [ "${!__name}" -ge 1 ] || { echo "$0: --${__name//_/-} must be at least 1, not '${!__name}'" 1>&2; exit 1; }
 done
@@ -61,5 +65,5 @@ if [ -n "${stage+set}" ] && [ -n "${stop_stage+set}" ] && [[ "$stage" =~ ^[0-9]+
     && [[ "$stop_stage" =~ ^[0-9]+$ ]] && [ "$stage" -gt "$stop_stage" ]; then
   echo "$0: --stage $stage is after --stop-stage $stop_stage: nothing to run" 1>&2; exit 1
 fi
-unset __name __old __opt __val
+unset __name __old __opt __val __c
 true

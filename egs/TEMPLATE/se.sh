@@ -10,11 +10,8 @@ corpus=mini          # corpus name: local/data.sh's --corpus, data/local/<corpus
 local_data_opts=     # more options for local/data.sh (e.g. dns_wav2vec2: "--mini-conf conf/data_mini_tiny.yaml")
 data_inputs=local data_config=   # files and dirs, and an option string, whose change rebuilds stage 0
 train_dir= valid_dir= test_dir=  # your own data dirs (wav.scp noisy, spk1.scp clean): stages 0-1 skipped
-nj=2                 # parallel jobs
-force=false          # rerun the selected stages even when done
-seed=1
-train_snr="-5 5"     # paper, Sec. 3.1: train and valid mixed at uniform -5..5 dB
-test_snr="-5 -5"     # paper, Sec. 3.1: test at a fixed -5 dB
+nj=2 force=false seed=1  # parallel jobs; rerun the selected stages even when done; seed of corpus and mixes
+train_snr="-5 5" test_snr="-5 -5"  # paper, Sec. 3.1: train and valid at uniform -5..5 dB, test at a fixed -5 dB
 test_snrs="0 5"      # extra test sets data/test_snr<X>: the test speech and noise again at X dB, where WER can rank
 heldout_systems=auto # systems scored on the held-out-voice set (auto: base concat concat_ws distill_embed distill_output)
 snr_systems=auto     # systems scored on them (auto: Base, Feature Concat-ws and the L1 rows of Tables 2-3)
@@ -28,17 +25,15 @@ teacher=auto         # the frozen teacher (seslib.teacher spec): whisper-tiny.en
                      # (facebook/wav2vec2-base), a save_pretrained or CTranslate2 dir, random:<spec>, or "pretrain" (a
                      # small wav2vec 2.0 pre-trained offline, stage 2); auto: dns -> facebook/wav2vec2-base, others -> whisper-tiny.en
 teacher_conf=        # config of the offline teacher pre-training (default conf/teacher_<corpus>.yaml)
-teacher_ablation=auto   # other teachers for $teacher_ablation_modes: random (the main teacher's random twin),
-                        # pretrain, or any spec; auto: mini -> "random", dns -> none
+teacher_ablation=auto   # teachers for $teacher_ablation_modes: random (twin of the main one), pretrain, a spec; auto: mini random
 teacher_ablation_modes="distill_embed concat"  # modes trained with each teacher of the ablation
 teacher_check=auto   # content check of each pretrained teacher against its random twin (TTS voices); auto: mini only
 teacher_check_sentences=24  # held-out sentences of the content check (each read by 3 voices)
-pretraining=auto     # systems of Tables 2-3 (encoder/decoder pre-training, fine-tuning; conf/train_<S>_<tag>.yaml),
-                     # with the systems their init reads; auto: all of them
-teacher_features=auto   # dumped: teacher features of the training set to ark/scp (stage 2); online: in the training loop;
-                         # auto: online for systems that mix dynamically, dumped for the others
-train_conf_tag=      # which training configs; default: the corpus name (mini, dns)
-nproc=1              # training processes per node (torchrun data parallel; GPUs or CPU processes)
+pretraining=auto     # systems of Tables 2-3 (conf/train_<S>_<tag>.yaml) and the systems their init reads; auto: all
+teacher_features=auto   # dumped (stage 2, ark/scp) or online (training loop); auto: dns online, else online iff dynamic mix
+feature_storage=float32  # dumped features: float32, two-byte or speech-feature (Kaldi compression: 1/2, 1/4 of the disk)
+train_set=           # 'key=value ...' overrides of every training config, e.g. 'train.max_steps=300 train.batch_size=8'
+train_conf_tag= nproc=1  # configs conf/train_<mode>_<tag> (default: the corpus); processes per node (torchrun, DDP)
 torchrun_args="--standalone"  # multi-node: e.g. "--nnodes 2 --node-rank 0 --rdzv-backend c10d --rdzv-endpoint HOST:29400"
 train_launcher=      # instead of python/torchrun, e.g. on Slurm (cmd.sh): "utils/launch.sh ... exp/SYSTEM/slurm.log utils/slurm_torchrun.sh"
 peers="rnnoise dfn3 noisereduce"  # on-device peers scored beside the GCRN (missing ones are skipped)
@@ -100,7 +95,9 @@ Options:
   --pretraining 'S ...'   systems of Tables 2-3 and what their init reads (default: all; '' for none):
                           pretrain_dec_{frozen_l1,frozen_l2,frozen_cos,teacher}, pipeline_{l1,l2,cos}, finetune_l1_{frozen,teacher}
   --teacher-features F    dumped (stage 2 writes ark/scp), online (teacher in the training loop), or
-                          auto: online for systems that mix dynamically (default $teacher_features)
+                          auto: dns online, others online where mixing is dynamic (default $teacher_features)
+  --feature-storage S     dumped features as float32, two-byte or speech-feature (default $feature_storage; README)
+  --train-set 'K=V ...'   overrides of every training config (default '$train_set'), e.g. 'train.max_steps=300'
   --train-conf-tag T      use conf/train_<mode>_T.yaml (default: the corpus name)
   --nproc N               training processes per node, data parallel via torchrun (default $nproc)
   --torchrun-args 'ARGS'  rendezvous options of torchrun (default '$torchrun_args'; multi-node: see run.sh)
@@ -122,6 +119,7 @@ command_line="$0 $*"; cd "$(dirname "$0")"
 . ./cmd.sh
 int_options="stage stop_stage seed num_rirs teacher_check_sentences max_seed_systems" positive_options="nj nproc"
 bool_auto_options="teacher_check analysis"
+choice_options="teacher_features=auto|dumped|online feature_storage=float32|two-byte|speech-feature"
 . utils/parse_options.sh
 [ $# -ne 0 ] && { echo "$0: unexpected arguments: $*" 1>&2; exit 1; }
 [[ "$corpus" =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "$0: --corpus '$corpus': use letters, digits, _ . -" 1>&2; exit 1; }
@@ -189,7 +187,7 @@ conf_tag=${train_conf_tag:-$corpus}
 # systems, teachers, stage inputs and result rows (see python -m seslib.bin.describe_systems --help)
 plan_systems() { plan=$(python -m seslib.bin.describe_systems --conf-dir conf --conf-tag "$conf_tag" --corpus "$corpus" \
   --recipe-dir "$PWD" --modes "$modes" --ablation "$ablation" --teacher "$teacher" --teacher-ablation "$teacher_ablation" \
-  --teacher-ablation-modes "$teacher_ablation_modes" --teacher-features "$teacher_features" \
+  --teacher-ablation-modes "$teacher_ablation_modes" --teacher-features "$teacher_features" --train-set "$train_set" \
   --teacher-check "$teacher_check" --pretraining "$pretraining" --peers "$peers" --test-sets "$test_sets" \
   --heldout-systems "$heldout_systems" --snr-systems "$snr_systems" --sphinx-systems "$sphinx_systems" --asr-model "$asr_model" \
   --analysis "$analysis" --train-seeds "$train_seeds" --seed-systems "$seed_systems" --max-seed-systems "$max_seed_systems")
@@ -210,12 +208,14 @@ if selected 2 && [ -n "$teacher_users" ]; then
       --outputs "$out" -- python -m seslib.bin.teacher_check --teacher "$tp" --text "$src/test/speech.text" \
         --sentences "$teacher_check_sentences" --out "$out"
   done
+  storage_cfg=$([ "$feature_storage" = float32 ] || echo " storage=$feature_storage")  # (float32: old stamps valid)
   for t in $dump_teachers; do
     tp=${t_path[$t]}; dd=${t_dump[$t]}; streams=${t_streams[$t]}  # only the streams its systems read
     run_stage --name "2_dump_train_${t_tag[$t]}" --title "dump teacher features of data/train ($t: $streams)" \
       --inputs data/train/wav.scp data/train/spk1.scp $([ -d "$tp" ] && echo "$tp") \
-      --config "teacher=$tp streams=$streams" --outputs $(printf "$dd/%s.scp " $streams) --scratch "$dd" -- \
-      python -m seslib.bin.dump_features --teacher "$tp" --data-dir data/train --out "$dd" --nj "$nj" --streams $streams
+      --config "teacher=$tp streams=$streams${storage_cfg}" --outputs $(printf "$dd/%s.scp " $streams) --scratch "$dd" -- \
+      python -m seslib.bin.dump_features --teacher "$tp" --data-dir data/train --out "$dd" --nj "$nj" --streams $streams \
+        --storage "$feature_storage"
   done
 fi
 

@@ -5,8 +5,9 @@
 
 For each mode x DataLoader worker count x precision it trains the paper-sized GCRN for
 ``--steps`` steps (after ``--warmup`` steps that are not timed: the rate is the one the
-trainer logs over the timed window) on static crops of ``--train-dir``, the teacher (where the
-mode has one) running online on the training device, and prints a table: steps/s, seconds of
+trainer logs over the timed window) on static crops of ``--train-dir``, the teacher features
+(where the mode has any) computed online on the training device or read from stage 2's dump
+(``--features online dumped --dump-dir dump/<teacher>/train``), and prints a table: steps/s, seconds of
 audio per second, and how long the budget of ``--budget`` (a training config, e.g. the paper's
 ``conf/train_base_dns.yaml``: 4 M steps of 200 x 4 s) would take at that rate, scaled by the
 audio per step. A benchmark, not a test: numbers depend on the machine and what else runs.
@@ -23,7 +24,7 @@ from pathlib import Path
 from .. import logutil
 
 
-def measure(mode: str, workers: int, precision: str, args) -> float:
+def measure(mode: str, workers: int, precision: str, args, features: str = "online") -> float:
     """Steps per second of ``mode`` over the timed window."""
     import torch
 
@@ -36,7 +37,8 @@ def measure(mode: str, workers: int, precision: str, args) -> float:
             f"train.num_workers={workers}", f"train.precision={precision}", f"train.device={args.device}",
             f"train.threads={args.threads}"]
     if mode != "base":
-        sets += [f"teacher.path={args.teacher}", "teacher.features=online"]
+        sets += [f"teacher.path={args.teacher}", f"teacher.features={features}"]
+        sets += [f"teacher.dump_dir={args.dump_dir}"] if features == "dumped" else []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "exp"
         trainer = Trainer(load_config(None, sets), args.train_dir, args.valid_dir or args.train_dir, out)
@@ -61,6 +63,10 @@ def main(argv=None) -> int:
     p.add_argument("--workers", nargs="+", type=int, default=[0, 2], help="DataLoader worker counts (default 0 2)")
     p.add_argument("--precisions", nargs="+", default=["32", "bf16-mixed"],
                    help="train.precision values (default 32 bf16-mixed)")
+    p.add_argument("--features", nargs="+", default=["online"], choices=["online", "dumped"],
+                   help="teacher features of the teacher modes: computed online on the training device, or read "
+                        "from --dump-dir (default online)")
+    p.add_argument("--dump-dir", help="stage 2's dump of --train-dir (dump/<teacher>/train), for --features dumped")
     p.add_argument("--device", default="auto", help="train.device (default auto: CUDA when present)")
     p.add_argument("--batch-size", type=int, default=8, help="batch size (default 8, the mini budget's)")
     p.add_argument("--crop-seconds", type=float, default=2.0, help="crop length in seconds (default 2)")
@@ -70,6 +76,8 @@ def main(argv=None) -> int:
     p.add_argument("--budget", help="training config whose max_steps x batch_size x crop_seconds is extrapolated "
                                     "(e.g. conf/train_base_dns.yaml)")
     args = p.parse_args(argv)
+    if "dumped" in args.features and not (args.dump_dir and Path(args.dump_dir, "meta.json").is_file()):
+        p.error(f"--features dumped needs --dump-dir, a dump of --train-dir (no meta.json in {args.dump_dir})")
     logutil.setup()
     import torch
 
@@ -83,23 +91,25 @@ def main(argv=None) -> int:
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else (platform.processor() or platform.machine())
     print(f"device {dev} ({name}), torch {torch.__version__}, {torch.get_num_threads()} CPU threads; batch "
           f"{args.batch_size} x {args.crop_seconds:g} s; {args.steps} timed steps after {args.warmup}")
-    head = "| mode | workers | precision | steps/s | audio s/s |" + (" budget at this rate |" if budget else "")
+    head = "| mode | features | workers | precision | steps/s | audio s/s |" + (" budget at this rate |" if budget else "")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for mode in args.modes:
-        for w in args.workers:
-            for prec in args.precisions:
-                try:
-                    rate = measure(mode, w, prec, args)
-                except (ValueError, RuntimeError) as exc:
-                    print(f"| {mode} | {w} | {prec} | failed: {exc} |")
-                    continue
-                audio_rate = rate * args.batch_size * args.crop_seconds
-                row = f"| {mode} | {w} | {prec} | {rate:.2f} | {audio_rate:.1f} |"
-                if budget:
-                    days = budget[0] * budget[1] / audio_rate / 86400
-                    row += f" {days:,.0f} days ({budget[0]:,} steps of {budget[1]:g} s) |"
-                print(row, flush=True)
+        for feats in (args.features if mode != "base" else ["-"]):
+            for w in args.workers:
+                for prec in args.precisions:
+                    cells = f"| {mode} | {feats} | {w} | {prec} |"
+                    try:
+                        rate = measure(mode, w, prec, args, feats)
+                    except (ValueError, RuntimeError) as exc:
+                        print(f"{cells} failed: {exc} |")
+                        continue
+                    audio_rate = rate * args.batch_size * args.crop_seconds
+                    row = f"{cells} {rate:.2f} | {audio_rate:.1f} |"
+                    if budget:
+                        days = budget[0] * budget[1] / audio_rate / 86400
+                        row += f" {days:,.0f} days ({budget[0]:,} steps of {budget[1]:g} s) |"
+                    print(row, flush=True)
     return 0
 
 

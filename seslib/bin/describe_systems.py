@@ -68,6 +68,9 @@ AUTO = {
     "teacher_ablation": {"mini": "random", "*": ""},
     "heldout_systems": {"*": "base concat concat_ws distill_embed distill_output"},
     "teacher_check": {"mini": "true", "*": "false"},
+    # dns: the teacher on the training device (README, "Teacher features on disk"); others: online for
+    # systems that mix dynamically (features of mixtures never seen again), dumped for static mixtures
+    "teacher_features": {"dns": "online", "*": "by-mixing"},
     "snr_systems": {"*": "base concat_ws pretrain_dec_frozen_l1 pipeline_l1 finetune_l1_frozen"},
     "sphinx_systems": {"*": "base concat_ws distill_embed distill_output"},
     "analysis": {"*": "true"},
@@ -142,14 +145,15 @@ def conf_file(conf_dir: Path, conf_tag: str, stem: str) -> Path:
     return tagged if tagged.is_file() or not (conf_dir / f"{stem}.yaml").is_file() else conf_dir / f"{stem}.yaml"
 
 
-def describe(conf_dir: Path, conf_tag: str, system: str):
-    """(config path, config dict, Mode) of ``system``; PlanError naming the file when it cannot."""
+def describe(conf_dir: Path, conf_tag: str, system: str, sets=()):
+    """(config path, config dict, Mode) of ``system`` (``sets``: ``key=value`` overrides); PlanError
+    naming the file when it cannot."""
     base, _, teacher = split_seed(system)[0].partition(TEACHER_SEP)
     path = conf_file(conf_dir, conf_tag, f"train_{base}")
     if not path.is_file():
         raise PlanError(f"no training config {path} (nor {conf_dir / f'train_{base}.yaml'}) for system '{system}'")
     try:
-        cfg = load_config(path)
+        cfg = load_config(path, sets)
         mode = get_mode(cfg["mode"])
     except ConfigError as exc:  # names the file (or the file it includes) already
         raise PlanError(f"{exc} (system '{system}')") from None
@@ -205,7 +209,7 @@ def system_plan(a, s: str, teacher: str, by_tag: dict, common: Path) -> dict:
     stage's config string), ``sets`` (``--set`` overrides), ``input`` (what stage 4 feeds it),
     ``teacher`` (its run.sh teacher name, None without one or with a fixed one), ``mode``, ``config``."""
     conf_dir = Path(a.conf_dir)
-    path, cfg, mode = describe(conf_dir, a.conf_tag, s)
+    path, cfg, mode = describe(conf_dir, a.conf_tag, s, a.train_set.split())
     dynamic = bool(cfg["data"]["dynamic_mixing"])
     inputs = [str(path)] + ([str(common)] if common.is_file() else []) + ["data/train", "data/valid"]
     tcfg, sets, t = "", [], None
@@ -215,7 +219,8 @@ def system_plan(a, s: str, teacher: str, by_tag: dict, common: Path) -> dict:
     elif mode.uses_teacher:
         t = by_tag.get(split_seed(s)[0].partition(TEACHER_SEP)[2], teacher)
         tp = teacher_path(t, teacher, a.recipe_dir)
-        feats = a.teacher_features if a.teacher_features != "auto" else ("online" if dynamic else "dumped")
+        feats = resolve_auto("teacher_features", a.teacher_features, a.corpus)
+        feats = ("online" if dynamic else "dumped") if feats == "by-mixing" else feats
         sets = [f"teacher.path={tp}", f"teacher.features={feats}"]
         if feats == "dumped":
             dump = f"dump/{tag(tp, a.recipe_dir)}/train"
@@ -232,6 +237,9 @@ def system_plan(a, s: str, teacher: str, by_tag: dict, common: Path) -> dict:
     seed = split_seed(s)[1]
     if seed is not None:
         sets.append(f"train.seed={seed}")
+    sets += a.train_set.split()
+    if a.train_set.split():  # (only then: the stamps of runs without overrides stay valid)
+        tcfg += f" set={' '.join(a.train_set.split())}"
     return {"conf": str(path), "inputs": " ".join(inputs), "sets": sets, "teacher": t, "mode": mode, "config": cfg,
             "cfg": f"mode={s} {tcfg}",  # (the trailing space of teacher-less systems keeps old stamps valid)
             "input": "spk1.scp" if cfg["mode"] == "pretrain_dec_teacher" else "wav.scp"}
@@ -414,6 +422,8 @@ def main(argv=None) -> int:
     p.add_argument("--teacher-ablation", default="auto", help="teachers of the teacher ablation, or auto")
     p.add_argument("--teacher-ablation-modes", default="", help="modes trained with each teacher of the ablation")
     p.add_argument("--teacher-features", default="auto", help="auto, dumped or online")
+    p.add_argument("--train-set", default="",
+                   help="'key=value ...' overrides of every training config (e.g. 'train.max_steps=300')")
     p.add_argument("--teacher-check", default="auto", help="true, false or auto")
     p.add_argument("--pretraining", default="auto",
                    help="pre-training systems of Tables 2-3 (their dependencies are added), or auto")

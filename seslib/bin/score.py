@@ -40,7 +40,8 @@ def _hyp_scp(hyp: Path) -> dict:
     return read_kv(hyp / "wav.scp" if hyp.is_dir() else hyp)
 
 
-def score_job(ref_dir: Path, hyp: Path, out: Path, job: int, nj: int, asr, asr_model, progress: bool):
+def score_job(ref_dir: Path, hyp: Path, out: Path, job: int, nj: int, asr, asr_model, progress: bool,
+              device: str = "cpu"):
     """Score job ``job`` of ``nj``; ``asr``: the recognisers to run (names of RECOGNIZERS)."""
     from tqdm import tqdm
     part = out / "split" / f"scores.{job}.tsv"
@@ -57,7 +58,7 @@ def score_job(ref_dir: Path, hyp: Path, out: Path, job: int, nj: int, asr, asr_m
     rec = sphinx = None
     if "whisper" in asr:
         from ..asr import Recognizer
-        rec = Recognizer(asr_model, threads=1)
+        rec = Recognizer(asr_model, threads=1, device=device)
     if "sphinx" in asr or "sphinx_per" in asr:
         from ..asr_sphinx import SphinxRecognizer
         sphinx = SphinxRecognizer()
@@ -137,14 +138,20 @@ def main(argv=None) -> int:
                         "rate; its word search is slow on noisy audio, RTF 1-3), sphinx_per (its phone error rate only, "
                         "RTF about 0.1)")
     p.add_argument("--asr-model", default=None, help="CTranslate2 Whisper model dir (default: bundled tiny.en)")
+    p.add_argument("--device", default="cpu",
+                   help="where Whisper decodes: cpu (default), cuda, cuda:N or auto. PESQ, STOI and SI-SDR are "
+                        "CPU libraries (pesq, pystoi, numpy) and run on the CPU whatever this says")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     logutil.setup()
     ref, hyp, out = Path(args.ref_dir), Path(args.hyp), Path(args.out)
     asr = args.asr if not args.no_asr and (ref / "text").is_file() else []
     try:
+        if "whisper" in asr:
+            from ..asr import ct2_device
+            ct2_device(args.device)  # (a bad device stops here, before any job starts)
         if args.job:
-            score_job(ref, hyp, out, args.job, args.nj, asr, args.asr_model, not args.quiet)
+            score_job(ref, hyp, out, args.job, args.nj, asr, args.asr_model, not args.quiet, args.device)
             return 0
         if not read_kv(ref / "spk1.scp"):
             raise DataDirError(f"{ref / 'spk1.scp'}: no utterances to score (an empty test set has no scores)")
@@ -153,17 +160,18 @@ def main(argv=None) -> int:
             from ..launcher import run_module_jobs
             opts = ["--ref-dir", str(ref), "--hyp", str(hyp), "--out", str(out)]
             opts += (["--asr", *asr] if asr else ["--no-asr"]) + (["--asr-model", args.asr_model] if args.asr_model else [])
+            opts += ["--device", args.device]
             if not run_module_jobs("seslib.bin.score", opts, args.nj, out, "score"):
                 return 1
         else:
-            score_job(ref, hyp, out, 1, 1, asr, args.asr_model, not args.quiet)
+            score_job(ref, hyp, out, 1, 1, asr, args.asr_model, not args.quiet, args.device)
         s = summarize(out, args.nj, args.system or str(hyp), args.asr_model)
         log.info("%s: PESQ %.3f STOI %.3f SI-SDR %.2f dB%s%s (%d utterances, %d PESQ failures)", s["system"],
                  s["pesq"], s["stoi"], s["si_sdr"], f" WER {s['wer']:.1f}%" if "wer" in s else "",
                  (f" Sphinx WER {s['wer_sphinx']:.1f}%" if "wer_sphinx" in s else "")
                  + (f" Sphinx PER {s['per_sphinx']:.1f}%" if "per_sphinx" in s else ""),
                  s["utterances"], s["pesq_failures"])
-    except (audio.AudioError, DataDirError, FileNotFoundError, RuntimeError) as exc:
+    except (audio.AudioError, DataDirError, FileNotFoundError, RuntimeError, ValueError) as exc:
         log.error("%s", exc)
         return 1
     return 0
