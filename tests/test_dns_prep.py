@@ -93,7 +93,8 @@ def make_mini_src(root):
 
 def test_fake_dns_tree_and_the_dns_path_stages_0_to_5(tmp_path, env, tiny_teacher_dir):
     """local/make_fake_dns.py writes the real layouts; run.sh --corpus dns runs stages 0-5 on them with
-    the dns configs (--train-set overrides), the teacher online (the dns default); scale_report reads it."""
+    the dns configs (--train-set overrides), teacher features dumped two-byte (the dns default) or online;
+    scale_report reads the stamps."""
     import re
 
     from conftest import copy_recipe
@@ -128,20 +129,23 @@ def test_fake_dns_tree_and_the_dns_path_stages_0_to_5(tmp_path, env, tiny_teache
                            "train.valid_every=2 train.ckpt_every=2 train.valid_max_utts=2"]
     r = subprocess.run(args, cwd=rec, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert not (rec / "dump").exists()  # dns: the teacher runs online, nothing dumped
+    # dns: static mixtures, so the teacher's features are dumped (only the stream distill_embed reads), two-byte
+    dump = next((rec / "dump").glob("*/train"))
+    assert json.loads((dump / "meta.json").read_text())["storage"] == "two-byte"
+    assert sorted(p.name for p in dump.glob("*.scp")) == ["clean_last.scp"]
     stamp = json.loads((rec / "exp" / "stages" / "3_train_distill_embed.done").read_text())
-    assert "features=online" in stamp["config"] and "train.max_steps=2" in stamp["config"]
+    assert "features=dumped" in stamp["config"] and "train.max_steps=2" in stamp["config"]
     import yaml
     used = yaml.safe_load((rec / "exp" / "distill_embed" / "config.yaml").read_text())
     assert used["train"]["batch_size"] == 2 and used["optim"]["lr"] == 1e-3  # the dns config, overridden
     for s in ("base", "distill_embed"):
         assert json.loads((rec / "exp" / s / "score_test" / "summary.json").read_text())["utterances"] == 3
-    # the same stage 2, dumped and stored compressed: run.sh's --feature-storage reaches the dump
-    r = subprocess.run(args[:3] + ["2", "--stop-stage", "2"] + args[6:] + ["--teacher-features", "dumped",
-                       "--feature-storage", "two-byte"], cwd=rec, env=env, capture_output=True, text=True)
+    # the teacher online instead: distill_embed is trained again (its config changed), Base is not
+    r = subprocess.run(args[:4] + ["3", "--stop-stage", "3"] + args[7:] + ["--teacher-features", "online"],
+                       cwd=rec, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    dump = next((rec / "dump").glob("*/train"))
-    assert json.loads((dump / "meta.json").read_text())["storage"] == "two-byte" and (dump / "clean_last.scp").is_file()
+    stamp = json.loads((rec / "exp" / "stages" / "3_train_distill_embed.done").read_text())
+    assert "features=online" in stamp["config"] and re.search(r"3_train_base .*: skipped", r.stdout)
     r = subprocess.run([sys.executable, "-m", "seslib.bin.scale_report", "--run", str(rec)],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
@@ -165,6 +169,6 @@ def test_scale_report_fits_a_line_through_the_runs(tmp_path):
     rows = report(runs, 100.0)
     two = next(x for x in rows if x.startswith("| 2 "))
     # stage 2: (110 s, 1000 B) at 1 h and (260 s, 5000 B) at 3 h: slope 75 s/h and 2000 B/h -> 100 h: 7,535 s, 199,000 B
-    assert "110 s, 0.00 MB (2 steps)" in two and "260 s, 0.01 MB (2 steps)" in two
+    assert "110 s, 0.00 MB (2 parts)" in two and "260 s, 0.01 MB (2 parts)" in two
     assert two.endswith("| 2.1 h, 0.20 MB |")
     assert not any(x.startswith("| log") for x in rows)

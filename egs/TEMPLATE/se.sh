@@ -30,14 +30,13 @@ teacher_ablation_modes="distill_embed concat"  # modes trained with each teacher
 teacher_check=auto   # content check of each pretrained teacher against its random twin (TTS voices); auto: mini only
 teacher_check_sentences=24  # held-out sentences of the content check (each read by 3 voices)
 pretraining=auto     # systems of Tables 2-3 (conf/train_<S>_<tag>.yaml) and the systems their init reads; auto: all
-teacher_features=auto   # dumped (stage 2, ark/scp) or online (training loop); auto: dns online, else online iff dynamic mix
-feature_storage=float32  # dumped features: float32, two-byte or speech-feature (Kaldi compression: 1/2, 1/4 of the disk)
+teacher_features=auto   # dumped (stage 2, ark/scp) or online (training loop); auto: online iff mixing is dynamic
+feature_storage=auto # dumped features: float32, two-byte, speech-feature (1/2, 1/4 of the disk); auto: dns two-byte
 train_set=           # 'key=value ...' overrides of every training config, e.g. 'train.max_steps=300 train.batch_size=8'
 train_conf_tag= nproc=1  # configs conf/train_<mode>_<tag> (default: the corpus); processes per node (torchrun, DDP)
 torchrun_args="--standalone"  # multi-node: e.g. "--nnodes 2 --node-rank 0 --rdzv-backend c10d --rdzv-endpoint HOST:29400"
 train_launcher=      # instead of python/torchrun, e.g. on Slurm (cmd.sh): "utils/launch.sh ... exp/SYSTEM/slurm.log utils/slurm_torchrun.sh"
-peers="rnnoise dfn3 noisereduce"  # on-device peers scored beside the GCRN (missing ones are skipped)
-asr_model=           # CTranslate2 Whisper dir for WER (default: bundled tiny.en)
+peers="rnnoise dfn3 noisereduce" asr_model=  # peers scored beside the GCRN (missing: skipped); Whisper dir for WER
 analysis=auto        # stage 6: teacher-shaped student, lag statistics, spectra of decoded speech (auto: true)
 train_seeds="2 3"    # stage 6: Base and the rows that differ from it, retrained with these training seeds
 seed_systems=auto    # which (auto: Base + the rows whose SI-SDR differs by the paired bootstrap, at most
@@ -95,8 +94,8 @@ Options:
   --pretraining 'S ...'   systems of Tables 2-3 and what their init reads (default: all; '' for none):
                           pretrain_dec_{frozen_l1,frozen_l2,frozen_cos,teacher}, pipeline_{l1,l2,cos}, finetune_l1_{frozen,teacher}
   --teacher-features F    dumped (stage 2 writes ark/scp), online (teacher in the training loop), or
-                          auto: dns online, others online where mixing is dynamic (default $teacher_features)
-  --feature-storage S     dumped features as float32, two-byte or speech-feature (default $feature_storage; README)
+                          auto: online for systems that mix dynamically (default $teacher_features)
+  --feature-storage S     dumped features as float32, two-byte, speech-feature (default $feature_storage: dns two-byte)
   --train-set 'K=V ...'   overrides of every training config (default '$train_set'), e.g. 'train.max_steps=300'
   --train-conf-tag T      use conf/train_<mode>_T.yaml (default: the corpus name)
   --nproc N               training processes per node, data parallel via torchrun (default $nproc)
@@ -119,7 +118,7 @@ command_line="$0 $*"; cd "$(dirname "$0")"
 . ./cmd.sh
 int_options="stage stop_stage seed num_rirs teacher_check_sentences max_seed_systems" positive_options="nj nproc"
 bool_auto_options="teacher_check analysis"
-choice_options="teacher_features=auto|dumped|online feature_storage=float32|two-byte|speech-feature"
+choice_options="teacher_features=auto|dumped|online feature_storage=auto|float32|two-byte|speech-feature"
 . utils/parse_options.sh
 [ $# -ne 0 ] && { echo "$0: unexpected arguments: $*" 1>&2; exit 1; }
 [[ "$corpus" =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "$0: --corpus '$corpus': use letters, digits, _ . -" 1>&2; exit 1; }
@@ -188,7 +187,8 @@ conf_tag=${train_conf_tag:-$corpus}
 plan_systems() { plan=$(python -m seslib.bin.describe_systems --conf-dir conf --conf-tag "$conf_tag" --corpus "$corpus" \
   --recipe-dir "$PWD" --modes "$modes" --ablation "$ablation" --teacher "$teacher" --teacher-ablation "$teacher_ablation" \
   --teacher-ablation-modes "$teacher_ablation_modes" --teacher-features "$teacher_features" --train-set "$train_set" \
-  --teacher-check "$teacher_check" --pretraining "$pretraining" --peers "$peers" --test-sets "$test_sets" \
+  --feature-storage "$feature_storage" --teacher-check "$teacher_check" --pretraining "$pretraining" --peers "$peers" \
+  --test-sets "$test_sets" \
   --heldout-systems "$heldout_systems" --snr-systems "$snr_systems" --sphinx-systems "$sphinx_systems" --asr-model "$asr_model" \
   --analysis "$analysis" --train-seeds "$train_seeds" --seed-systems "$seed_systems" --max-seed-systems "$max_seed_systems")
   eval "$plan"; }
@@ -208,14 +208,14 @@ if selected 2 && [ -n "$teacher_users" ]; then
       --outputs "$out" -- python -m seslib.bin.teacher_check --teacher "$tp" --text "$src/test/speech.text" \
         --sentences "$teacher_check_sentences" --out "$out"
   done
-  storage_cfg=$([ "$feature_storage" = float32 ] || echo " storage=$feature_storage")  # (float32: old stamps valid)
+  storage_cfg=$([ "$dump_storage" = float32 ] || echo " storage=$dump_storage")  # (float32: old stamps valid)
   for t in $dump_teachers; do
     tp=${t_path[$t]}; dd=${t_dump[$t]}; streams=${t_streams[$t]}  # only the streams its systems read
     run_stage --name "2_dump_train_${t_tag[$t]}" --title "dump teacher features of data/train ($t: $streams)" \
       --inputs data/train/wav.scp data/train/spk1.scp $([ -d "$tp" ] && echo "$tp") \
       --config "teacher=$tp streams=$streams${storage_cfg}" --outputs $(printf "$dd/%s.scp " $streams) --scratch "$dd" -- \
       python -m seslib.bin.dump_features --teacher "$tp" --data-dir data/train --out "$dd" --nj "$nj" --streams $streams \
-        --storage "$feature_storage"
+        --storage "$dump_storage"
   done
 fi
 

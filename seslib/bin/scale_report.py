@@ -7,10 +7,10 @@ audio are those of ``data/train`` (``utt2num_samples``). For every stage (0 data
 1 mixing, 2 teacher features, 3 training, 4 enhancement, 5 scoring) it adds up, from the
 stamps in ``exp/stages``, the seconds the stage's steps took and the bytes of the files they
 recorded, and prints a table with one column per run. With two runs or more it fits
-``a + b * hours`` (least squares) to each stage and prints the value at ``--target-hours``:
-meaningful for the stages whose work grows with the training audio (0-2); training (3) grows
-with its steps, enhancement and scoring (4-5) with the test set, so their extrapolation only
-holds for the budget and test set the runs had, and the table says so.
+``a + b * hours`` (least squares) to the stages whose work grows with the training audio (0-2)
+and prints the value at ``--target-hours``; training (3) grows with its steps, enhancement and
+scoring (4-5) with the test set, so for them it prints the runs' mean, which holds for the
+budget and test set the runs had (the training time of another budget: ``benchmark_train``).
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def train_hours(recipe: Path) -> float:
 
 
 def stage_costs(recipe: Path) -> dict[int, tuple[float, int, int]]:
-    """Stage number -> (seconds, bytes recorded, steps) from ``exp/stages/*.done``."""
+    """Stage number -> (seconds, bytes recorded, number of stamps: the parts the stage ran in) from ``exp/stages/*.done``."""
     out: dict[int, list] = defaultdict(lambda: [0.0, 0, 0])
     stamps = sorted((recipe / "exp" / "stages").glob("*.done"))
     if not stamps:
@@ -78,15 +78,17 @@ def report(runs: list[Path], target: float) -> list[str]:
         f" | {target:g} h (fit a + b h): time, disk |" if extra else " |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for k in stages:
-        cells = [f"{_t(c[k][0])}, {_b(c[k][1])} ({c[k][2]} steps)" if k in c else "-" for c in costs]
+        cells = [f"{_t(c[k][0])}, {_b(c[k][1])} ({c[k][2]} parts)" if k in c else "-" for c in costs]
         row = f"| {k} {STAGES.get(k, '')} | " + " | ".join(cells) + " |"
         if extra:
             have = [(h, c[k]) for h, c in zip(hours, costs) if k in c]
-            if len(have) >= 2 and len({round(h, 6) for h, _ in have}) >= 2:
+            if k not in GROWS_WITH_HOURS:  # its work is set by the steps or the test set: their mean
+                t, d = (float(np.mean([v[i] for _, v in have])) for i in (0, 1))
+                row += f" {_t(t)}, {_b(d)} (the runs' mean: grows with the steps or the test set, not the hours) |"
+            elif len(have) >= 2 and len({round(h, 6) for h, _ in have}) >= 2:
                 t = fit([h for h, _ in have], [v[0] for _, v in have], target)
                 d = fit([h for h, _ in have], [v[1] for _, v in have], target)
-                note = "" if k in GROWS_WITH_HOURS else " (same budget and test set only)"
-                row += f" {_t(max(t, 0))}, {_b(max(d, 0))}{note} |"
+                row += f" {_t(max(t, 0))}, {_b(max(d, 0))} |"
             else:
                 row += " - |"
         lines.append(row)
