@@ -1,0 +1,86 @@
+"""local/real_noise.py: real recorded noise from Debian packages (here two .deb files built with dpkg-deb)."""
+import subprocess
+import sys
+
+import numpy as np
+import soundfile as sf
+
+from conftest import RECIPE, ROOT, write_wav
+
+
+def make_deb(root, name, files):
+    """A real .deb of ``name`` holding ``files`` ({path in the package: (signal, rate, format)})."""
+    tree = root / f"{name}-tree"
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "DEBIAN" / "control").write_text(f"Package: {name}\nVersion: 1.0-1\nArchitecture: all\n"
+                                             "Maintainer: t <t@example.org>\nDescription: test sounds\n")
+    for rel, (x, sr, fmt) in files.items():
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(tree / rel), x, sr, format=fmt)
+    deb = root / "debs" / f"{name}_1.0-1_all.deb"
+    deb.parent.mkdir(exist_ok=True)
+    subprocess.run(["dpkg-deb", "-b", "--root-owner-group", str(tree), str(deb)], check=True, capture_output=True)
+    return deb
+
+
+def test_noise_list_from_packages(tmp_path):
+    rng = np.random.default_rng(0)
+    loud = lambda s, sr: (0.1 * rng.standard_normal(int(s * sr))).astype(np.float32)  # noqa: E731
+    make_deb(tmp_path, "game-sounds", {
+        "usr/share/game/sounds/engine_idle.wav": (loud(3, 44100), 44100, "WAV"),
+        "usr/share/game/sounds/rain.ogg": (np.stack([loud(70, 22050)] * 2, 1), 22050, "OGG"),  # stereo, 70 s
+        "usr/share/game/sounds/quiet.wav": (np.zeros(48000, np.float32), 48000, "WAV"),
+        "usr/share/game/sounds/blip.wav": (loud(0.2, 16000), 16000, "WAV"),  # alone: joined, still < 1 s
+        "usr/share/game/keys/k1.wav": (loud(0.4, 44100), 44100, "WAV"),  # key presses: joined into one sequence
+        "usr/share/game/keys/k2.wav": (loud(0.4, 44100), 44100, "WAV"),
+        "usr/share/game/keys/k3.wav": (loud(0.4, 44100), 44100, "WAV"),
+        "usr/share/game/images/hit.wav": (loud(2, 16000), 16000, "WAV"),  # not under the package's paths
+    })
+    make_deb(tmp_path, "game-music", {"usr/share/music/theme.ogg": (loud(5, 44100), 44100, "OGG")})
+    conf = tmp_path / "noise.yaml"
+    conf.write_text("""
+packages:
+  game-sounds: {licence: GPL-2+, category: machine, paths: [usr/share/game/sounds, usr/share/game/keys],
+                rules: {rain: weather, /keys/: typing}}
+  game-music: {licence: CC-BY-SA-3.0, category: music}
+test_packages: [game-music]
+""")
+    out = tmp_path / "out"
+    cmd = [sys.executable, str(RECIPE / "local" / "real_noise.py"), "--conf", str(conf), "--out", str(out),
+           "--deb-dir", str(tmp_path / "debs")]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    lines = (out / "noise_list.tsv").read_text().splitlines()
+    head, rows = lines[0].split("\t"), [dict(zip(lines[0].split("\t"), ln.split("\t"))) for ln in lines[1:]]
+    assert head == ["id", "path", "seconds", "category", "package", "licence", "split"]
+    by_id = {r["id"]: r for r in rows}
+    # the rain file: 70 s cut into 30 + 30 + 10 s; the silent and the lone 0.2 s file dropped; images/ not read
+    keys = by_id.pop("game-sounds-usr_share_game_keys_joined-0")
+    assert keys["category"] == "typing" and 1.35 <= float(keys["seconds"]) <= 2.7  # 3 x 0.4 s + 3 gaps
+    assert sorted(by_id) == ["game-music-usr_share_music_theme-0", "game-sounds-usr_share_game_sounds_engine_idle-0",
+                             "game-sounds-usr_share_game_sounds_rain-0", "game-sounds-usr_share_game_sounds_rain-1",
+                             "game-sounds-usr_share_game_sounds_rain-2"]
+    assert [by_id[f"game-sounds-usr_share_game_sounds_rain-{k}"]["seconds"] for k in range(3)] == ["30.00", "30.00", "10.00"]
+    assert by_id["game-sounds-usr_share_game_sounds_rain-0"]["category"] == "weather"
+    assert by_id["game-sounds-usr_share_game_sounds_engine_idle-0"]["category"] == "machine"
+    music = by_id["game-music-usr_share_music_theme-0"]
+    assert music["split"] == "test" and music["licence"] == "CC-BY-SA-3.0" and music["category"] == "music"
+    assert {r["split"] for r in rows if r["package"] == "game-sounds"} == {"train"}
+    for r in rows:
+        info = sf.info(r["path"])
+        assert info.samplerate == 16000 and info.channels == 1
+    before = {r["path"]: (out / r["path"]).stat().st_mtime_ns for r in rows}
+    assert subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT).returncode == 0  # rerun: files kept
+    assert {r["path"]: (out / r["path"]).stat().st_mtime_ns for r in rows} == before
+
+
+def test_reserved_and_unknown_are_refused(tmp_path):
+    for text, message in (("packages: {sonic-pi-samples: {licence: x, category: music}}", "reserved"),
+                          ("packages: {a: {category: music}}", "needs a 'licence'"),
+                          ("packages: {}\ntest_packages: [b]", "not among the packages"),
+                          ("pakages: {}", "unknown keys ['pakages']")):
+        conf = tmp_path / "c.yaml"
+        conf.write_text(text)
+        r = subprocess.run([sys.executable, str(RECIPE / "local" / "real_noise.py"), "--conf", str(conf),
+                            "--out", str(tmp_path / "o")], capture_output=True, text=True, cwd=ROOT)
+        assert r.returncode == 1 and message in r.stderr and str(conf) in r.stderr
