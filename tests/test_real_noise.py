@@ -1,22 +1,25 @@
-"""local/real_noise.py: real recorded noise from Debian packages (here two .deb files built with dpkg-deb)."""
+"""local/real_noise.py and local/real_voices.py: real recordings from Debian packages (here .deb files built with dpkg-deb)."""
 import subprocess
 import sys
 
 import numpy as np
 import soundfile as sf
 
-from conftest import RECIPE, ROOT, write_wav
+from conftest import RECIPE, ROOT
 
 
 def make_deb(root, name, files):
-    """A real .deb of ``name`` holding ``files`` ({path in the package: (signal, rate, format)})."""
+    """A real .deb of ``name`` holding ``files`` ({path in the package: (signal, rate, format) or bytes})."""
     tree = root / f"{name}-tree"
     (tree / "DEBIAN").mkdir(parents=True)
     (tree / "DEBIAN" / "control").write_text(f"Package: {name}\nVersion: 1.0-1\nArchitecture: all\n"
                                              "Maintainer: t <t@example.org>\nDescription: test sounds\n")
-    for rel, (x, sr, fmt) in files.items():
+    for rel, content in files.items():
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
-        sf.write(str(tree / rel), x, sr, format=fmt)
+        if isinstance(content, bytes):
+            (tree / rel).write_bytes(content)
+        else:
+            sf.write(str(tree / rel), content[0], content[1], format=content[2])
     deb = root / "debs" / f"{name}_1.0-1_all.deb"
     deb.parent.mkdir(exist_ok=True)
     subprocess.run(["dpkg-deb", "-b", "--root-owner-group", str(tree), str(deb)], check=True, capture_output=True)
@@ -84,3 +87,47 @@ def test_reserved_and_unknown_are_refused(tmp_path):
         r = subprocess.run([sys.executable, str(RECIPE / "local" / "real_noise.py"), "--conf", str(conf),
                             "--out", str(tmp_path / "o")], capture_output=True, text=True, cwd=ROOT)
         assert r.returncode == 1 and message in r.stderr and str(conf) in r.stderr
+
+
+def test_voice_list_by_speaker(tmp_path):
+    """local/real_voices.py: speakers from the path, narrowband files left out, one person's two
+    folders merged, G.722 prompts decoded, clips joined into utterances, test speakers apart."""
+    import G722
+    rng = np.random.default_rng(1)
+    word = lambda sr: (0.1 * rng.standard_normal(int(0.8 * sr))).astype(np.float32)  # noqa: E731
+    files = {f"usr/share/kid/{lang}/w{k}.ogg": (word(44100), 44100, "OGG") for lang in ("en", "fr") for k in range(6)}
+    files.update({f"usr/share/kid/de/w{k}.wav": (word(8000), 8000, "WAV") for k in range(6)})  # narrowband
+    make_deb(tmp_path, "kid-data", files)
+    prompt = lambda: G722.G722(16000, 64000).encode((word(16000) * 20000).astype(np.int16))  # noqa: E731
+    make_deb(tmp_path, "pbx-sounds-en", {f"usr/share/pbx/{who}/p{k}.g722": prompt()
+                                         for who in ("en_US_f_Ann", "es_MX_f_Ann") for k in range(4)})
+    conf = tmp_path / "voices.yaml"
+    conf.write_text("""
+max_seconds: 3.0
+min_seconds: 1.5
+packages:
+  kid-data: {licence: GPL-2+, speaker: 'kid/([^/]+)/'}
+  pbx-sounds-en: {licence: CC-BY-SA-3.0, speaker: 'pbx/([^/]+)/'}
+same_speaker: {pbx_es_MX_f_Ann: pbx_en_US_f_Ann}
+test_speakers: [kid_fr]
+""")
+    out = tmp_path / "out"
+    cmd = [sys.executable, str(RECIPE / "local" / "real_voices.py"), "--conf", str(conf), "--out", str(out),
+           "--deb-dir", str(tmp_path / "debs")]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "kid-data: 12 clips (6 narrowband left out)" in r.stdout
+    lines = (out / "voice_list.tsv").read_text().splitlines()
+    rows = [dict(zip(lines[0].split("\t"), ln.split("\t"))) for ln in lines[1:]]
+    by_spk = {}
+    for row in rows:
+        by_spk.setdefault(row["speaker"], []).append(row)
+    assert sorted(by_spk) == ["kid_en", "kid_fr", "pbx_en_US_f_Ann"]  # German: narrowband; Ann once
+    assert len(by_spk["pbx_en_US_f_Ann"]) >= 2  # 8 prompts of 0.8 s from both folders, utterances of <= 3 s
+    assert {r["split"] for r in by_spk["kid_fr"]} == {"test"} and {r["split"] for r in by_spk["kid_en"]} == {"train"}
+    assert all(1.5 <= float(r["seconds"]) <= 3.0 for r in rows)
+    assert {r["licence"] for r in by_spk["pbx_en_US_f_Ann"]} == {"CC-BY-SA-3.0"}
+    assert all(sf.info(r["path"]).samplerate == 16000 for r in rows)
+    conf.write_text(conf.read_text().replace("test_speakers: [kid_fr]", "test_speakers: [kid_it]"))
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and "test_speakers ['kid_it'] are not among the speakers found" in r.stderr

@@ -1,0 +1,103 @@
+"""Recorded sounds from Debian packages, shared by local/real_noise.py and local/real_voices.py.
+
+A package is fetched with ``apt-get download`` (a package registry; no root) into a deb dir,
+unpacked with ``dpkg-deb -x`` beside its final place and renamed when complete, and its audio
+files (what libsndfile reads, and Asterisk's raw G.722 prompts) are read as 16 kHz mono.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from seslib import audio
+
+#: kept for an independent check outside the project: never read here
+RESERVED = ("sonic-pi-samples", "moonshine", "pysptk")
+AUDIO = (".wav", ".ogg", ".oga", ".flac", ".opus", ".g722")
+
+
+class SourceConfigError(ValueError):
+    pass
+
+
+def check_package_name(name: str, where: str) -> None:
+    if any(r in name for r in RESERVED):
+        raise SourceConfigError(f"{where}: package {name} is reserved for a check outside this project")
+
+
+def unpack(package: str, deb_dir: Path, work: Path) -> Path:
+    """The unpacked tree of ``package`` (its .deb fetched into ``deb_dir`` if missing)."""
+    tree = work / package
+    if (tree / ".unpacked").is_file():
+        return tree
+    debs = sorted(deb_dir.glob(f"{package}_*.deb"))
+    if not debs:
+        deb_dir.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run(["apt-get", "download", package], cwd=deb_dir, capture_output=True, text=True)
+        debs = sorted(deb_dir.glob(f"{package}_*.deb"))
+        if r.returncode != 0 or not debs:
+            raise RuntimeError(f"apt-get download {package} failed: {r.stderr.strip()[-300:]}")
+    tmp = work / f".{package}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(tmp)], check=True)
+    (tmp / ".unpacked").write_text(debs[-1].name + "\n")
+    shutil.rmtree(tree, ignore_errors=True)
+    os.replace(tmp, tree)
+    return tree
+
+
+def audio_files(tree: Path, paths) -> list[Path]:
+    """Audio files under ``paths`` (relative to the unpacked tree; default all of it), sorted."""
+    roots = [tree / p for p in paths or ["."]]
+    return sorted(f for r in roots if r.exists() for f in r.rglob("*") if f.suffix.lower() in AUDIO and f.is_file())
+
+
+def native_rate(path: Path) -> int:
+    return 16000 if path.suffix.lower() == ".g722" else audio.audio_info(path)[1]
+
+
+def read(path: Path) -> np.ndarray:
+    """16 kHz mono float32; raw ``.g722`` (Asterisk's 64 kbit/s wideband prompts) through PyPI's g722."""
+    if path.suffix.lower() != ".g722":
+        return audio.read_audio(path)
+    import G722
+    x = np.asarray(G722.G722(16000, 64000).decode(path.read_bytes()), dtype=np.float32) / 32768.0
+    if len(x) == 0:
+        raise audio.AudioError(f"{path}: no G.722 frames")
+    return x
+
+
+def level_db(x: np.ndarray) -> float:
+    """Active level in dBFS (the mixing code's active segments)."""
+    return float(10 * np.log10(audio.active_power(x) + 1e-12))
+
+
+def join(clips, seconds: float, rng: np.random.Generator, gap=(0.05, 0.5)) -> list[np.ndarray]:
+    """Short clips joined in order, with ``gap`` seconds of silence after each, into sequences of
+    up to ``seconds`` (the last one may be shorter)."""
+    sr, step = audio.SAMPLE_RATE, int(seconds * audio.SAMPLE_RATE)
+    out, parts, n = [], [], 0
+    for i, c in enumerate(clips):
+        pause = np.zeros(int(rng.uniform(*gap) * sr), np.float32)
+        parts += [c, pause]
+        n += len(c) + len(pause)
+        if n >= step or i == len(clips) - 1:
+            out.append(np.concatenate(parts)[:step])
+            parts, n = [], 0
+    return out
+
+
+def safe_name(rel: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", str(Path(rel).with_suffix(""))).strip("_")
+
+
+def write_list(path: Path, columns, rows) -> None:
+    from seslib.fileutil import atomic_write_text
+    lines = ["\t".join(columns)] + ["\t".join(str(r[c]) for c in columns) for r in sorted(rows, key=lambda r: r["id"])]
+    atomic_write_text(path, "\n".join(lines) + "\n")
