@@ -1,4 +1,5 @@
 """local/real_noise.py and local/real_voices.py: real recordings from Debian packages (here .deb files built with dpkg-deb)."""
+import shutil
 import subprocess
 import sys
 
@@ -9,12 +10,16 @@ from conftest import RECIPE, ROOT
 
 
 def make_deb(root, name, files):
-    """A real .deb of ``name`` holding ``files`` ({path in the package: (signal, rate, format) or bytes})."""
+    """A real .deb of ``name`` holding ``files`` ({path in the package: (signal, rate, format), bytes, or the
+    path of an earlier file to copy})."""
     tree = root / f"{name}-tree"
     (tree / "DEBIAN").mkdir(parents=True)
     (tree / "DEBIAN" / "control").write_text(f"Package: {name}\nVersion: 1.0-1\nArchitecture: all\n"
                                              "Maintainer: t <t@example.org>\nDescription: test sounds\n")
     for rel, content in files.items():
+        if isinstance(content, str):  # a copy of the file named
+            shutil.copy(tree / content, tree / rel)
+            continue
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             (tree / rel).write_bytes(content)
@@ -37,6 +42,7 @@ def test_noise_list_from_packages(tmp_path):
         "usr/share/game/keys/k1.wav": (loud(0.4, 44100), 44100, "WAV"),  # key presses: joined into one sequence
         "usr/share/game/keys/k2.wav": (loud(0.4, 44100), 44100, "WAV"),
         "usr/share/game/keys/k3.wav": (loud(0.4, 44100), 44100, "WAV"),
+        "usr/share/game/sounds/engine_idle_copy.wav": "usr/share/game/sounds/engine_idle.wav",  # read once
         "usr/share/game/images/hit.wav": (loud(2, 16000), 16000, "WAV"),  # not under the package's paths
     })
     make_deb(tmp_path, "game-music", {"usr/share/music/theme.ogg": (loud(5, 44100), 44100, "OGG")})
@@ -95,7 +101,9 @@ def test_voice_list_by_speaker(tmp_path):
     import G722
     rng = np.random.default_rng(1)
     word = lambda sr: (0.1 * rng.standard_normal(int(0.8 * sr))).astype(np.float32)  # noqa: E731
-    files = {f"usr/share/kid/{lang}/w{k}.ogg": (word(44100), 44100, "OGG") for lang in ("en", "fr") for k in range(6)}
+    en = [word(44100) for _ in range(6)]
+    files = {f"usr/share/kid/fr/w{k}.ogg": (word(44100), 44100, "OGG") for k in range(6)}
+    files.update({f"usr/share/kid/{lang}/w{k}.wav": (en[k], 44100, "WAV") for lang in ("en", "en@x") for k in range(6)})
     files.update({f"usr/share/kid/de/w{k}.wav": (word(8000), 8000, "WAV") for k in range(6)})  # narrowband
     make_deb(tmp_path, "kid-data", files)
     prompt = lambda: G722.G722(16000, 64000).encode((word(16000) * 20000).astype(np.int16))  # noqa: E731
@@ -116,13 +124,13 @@ test_speakers: [kid_fr]
            "--deb-dir", str(tmp_path / "debs")]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
-    assert "kid-data: 12 clips (6 narrowband left out)" in r.stdout
+    assert "kid-data: 12 clips (6 narrowband left out, 6 copies)" in r.stdout  # en@x: the same recordings as en
     lines = (out / "voice_list.tsv").read_text().splitlines()
     rows = [dict(zip(lines[0].split("\t"), ln.split("\t"))) for ln in lines[1:]]
     by_spk = {}
     for row in rows:
         by_spk.setdefault(row["speaker"], []).append(row)
-    assert sorted(by_spk) == ["kid_en", "kid_fr", "pbx_en_US_f_Ann"]  # German: narrowband; Ann once
+    assert sorted(by_spk) == ["kid_en", "kid_fr", "pbx_en_US_f_Ann"]  # German: narrowband; en@x: copies; Ann once
     assert len(by_spk["pbx_en_US_f_Ann"]) >= 2  # 8 prompts of 0.8 s from both folders, utterances of <= 3 s
     assert {r["split"] for r in by_spk["kid_fr"]} == {"test"} and {r["split"] for r in by_spk["kid_en"]} == {"train"}
     assert all(1.5 <= float(r["seconds"]) <= 3.0 for r in rows)

@@ -6,6 +6,7 @@ files (what libsndfile reads, and Asterisk's raw G.722 prompts) are read as 16 k
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -56,6 +57,18 @@ def audio_files(tree: Path, paths) -> list[Path]:
     """Audio files under ``paths`` (relative to the unpacked tree; default all of it), sorted."""
     roots = [tree / p for p in paths or ["."]]
     return sorted(f for r in roots if r.exists() for f in r.rglob("*") if f.suffix.lower() in AUDIO and f.is_file())
+
+
+def unique(files, seen: set) -> tuple[list[Path], int]:
+    """``files`` whose bytes are not in ``seen`` (SHA-256; updated), and how many were copies
+    (packages ship one recording under several names, e.g. one per spelling of a language)."""
+    kept = []
+    for f in files:
+        digest = hashlib.sha256(f.read_bytes()).hexdigest()
+        if digest not in seen:
+            seen.add(digest)
+            kept.append(f)
+    return kept, len(files) - len(kept)
 
 
 def native_rate(path: Path) -> int:

@@ -66,14 +66,14 @@ def _row(package: str, spec: dict, out: Path, name: str, rel: str, piece: np.nda
             "category": category(rel, spec), "package": package, "licence": spec["licence"], "split": split}
 
 
-def package_noises(package: str, spec: dict, tree: Path, out: Path, cfg: dict, split: str) -> list[dict]:
+def package_noises(package: str, spec: dict, tree: Path, out: Path, cfg: dict, split: str, seen: set) -> list[dict]:
     """Rows of the noise list for one unpacked package, writing its pieces under ``out``.
 
     Files longer than ``max_seconds`` are cut into pieces; files shorter than ``min_seconds``
     (key presses, footsteps, clicks) are joined, in path order with 0.05-0.5 s of silence between
     them, per directory, into sequences of up to ``max_seconds`` (a run of key presses is typing).
     """
-    files = deb.audio_files(tree, spec.get("paths"))
+    files, copies = deb.unique(deb.audio_files(tree, spec.get("paths")), seen)
     step, shortest = int(cfg["max_seconds"] * audio.SAMPLE_RATE), int(cfg["min_seconds"] * audio.SAMPLE_RATE)
     rows, dropped, short = [], 0, {}
     for f in files:
@@ -103,7 +103,8 @@ def package_noises(package: str, spec: dict, tree: Path, out: Path, cfg: dict, s
             else:
                 dropped += 1
     print(f"real_noise.py: {package}: {len(rows)} pieces from {len(files)} files "
-          f"({sum(float(r['seconds']) for r in rows) / 3600:.2f} h; {dropped} silent, unreadable or too short dropped)")
+          f"({sum(float(r['seconds']) for r in rows) / 3600:.2f} h; {dropped} silent, unreadable or too short "
+          f"dropped; {copies} copies of other files)")
     return rows
 
 
@@ -115,11 +116,11 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     try:
         cfg = load_conf(a.conf)
-        rows = []
+        rows, seen = [], set()  # one recording is read once, whatever its names
         for package, spec in cfg["packages"].items():
             tree = deb.unpack(package, a.deb_dir or a.out / "debs", a.out / "unpacked")
             split = "test" if package in cfg["test_packages"] else "train"
-            rows += package_noises(package, spec, tree, a.out, cfg, split)
+            rows += package_noises(package, spec, tree, a.out, cfg, split, seen)
     except (deb.SourceConfigError, RuntimeError, subprocess.CalledProcessError, OSError) as exc:
         print(f"real_noise.py: {exc}", file=sys.stderr)
         return 1

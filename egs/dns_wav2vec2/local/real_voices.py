@@ -67,10 +67,12 @@ def main(argv=None) -> int:
         cfg = load_conf(a.conf)
         clips: dict[str, list[np.ndarray]] = {}
         origin: dict[str, str] = {}
+        seen: set = set()  # one recording is read once, whatever its names
         for package, spec in cfg["packages"].items():
             tree = deb.unpack(package, a.deb_dir or a.out / "debs", a.out / "unpacked")
             used = narrow = 0
-            for f in deb.audio_files(tree, spec.get("paths")):
+            files, copies = deb.unique(deb.audio_files(tree, spec.get("paths")), seen)
+            for f in files:
                 spk = speaker_of(package, str(f.relative_to(tree)), spec, cfg["same_speaker"])
                 if spk is None:
                     continue
@@ -87,7 +89,7 @@ def main(argv=None) -> int:
                     used += 1
                 if origin.setdefault(spk, package) != package and spk not in cfg["same_speaker"].values():
                     raise deb.SourceConfigError(f"speaker {spk} comes from {origin[spk]} and {package}")
-            print(f"real_voices.py: {package}: {used} clips ({narrow} narrowband left out)")
+            print(f"real_voices.py: {package}: {used} clips ({narrow} narrowband left out, {copies} copies)")
     except (deb.SourceConfigError, RuntimeError, subprocess.CalledProcessError, OSError) as exc:
         print(f"real_voices.py: {exc}", file=sys.stderr)
         return 1
