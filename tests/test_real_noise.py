@@ -36,6 +36,7 @@ def test_noise_list_from_packages(tmp_path):
     loud = lambda s, sr: (0.1 * rng.standard_normal(int(s * sr))).astype(np.float32)  # noqa: E731
     make_deb(tmp_path, "game-sounds", {
         "usr/share/game/sounds/engine_idle.wav": (loud(3, 44100), 44100, "WAV"),
+        "usr/share/game/sounds/engine_idle.ogg": (loud(2, 44100), 44100, "OGG"),  # same stem, another file
         "usr/share/game/sounds/rain.ogg": (np.stack([loud(70, 22050)] * 2, 1), 22050, "OGG"),  # stereo, 70 s
         "usr/share/game/sounds/quiet.wav": (np.zeros(48000, np.float32), 48000, "WAV"),
         "usr/share/game/sounds/blip.wav": (loud(0.2, 16000), 16000, "WAV"),  # alone: joined, still < 1 s
@@ -66,13 +67,14 @@ test_packages: [game-music]
     # the rain file: 70 s cut into 30 + 30 + 10 s; the silent and the lone 0.2 s file dropped; images/ not read
     keys = by_id.pop("game-sounds-usr_share_game_keys_joined-0")
     assert keys["category"] == "typing" and 1.35 <= float(keys["seconds"]) <= 2.7  # 3 x 0.4 s + 3 gaps
-    assert sorted(by_id) == ["game-music-usr_share_music_theme-0", "game-sounds-usr_share_game_sounds_engine_idle-0",
-                             "game-sounds-usr_share_game_sounds_rain-0", "game-sounds-usr_share_game_sounds_rain-1",
-                             "game-sounds-usr_share_game_sounds_rain-2"]
-    assert [by_id[f"game-sounds-usr_share_game_sounds_rain-{k}"]["seconds"] for k in range(3)] == ["30.00", "30.00", "10.00"]
-    assert by_id["game-sounds-usr_share_game_sounds_rain-0"]["category"] == "weather"
-    assert by_id["game-sounds-usr_share_game_sounds_engine_idle-0"]["category"] == "machine"
-    music = by_id["game-music-usr_share_music_theme-0"]
+    assert sorted(by_id) == ["game-music-usr_share_music_theme_ogg-0", "game-sounds-usr_share_game_sounds_engine_idle_ogg-0",
+                             "game-sounds-usr_share_game_sounds_engine_idle_wav-0",
+                             "game-sounds-usr_share_game_sounds_rain_ogg-0", "game-sounds-usr_share_game_sounds_rain_ogg-1",
+                             "game-sounds-usr_share_game_sounds_rain_ogg-2"]
+    assert [by_id[f"game-sounds-usr_share_game_sounds_rain_ogg-{k}"]["seconds"] for k in range(3)] == ["30.00", "30.00", "10.00"]
+    assert by_id["game-sounds-usr_share_game_sounds_rain_ogg-0"]["category"] == "weather"
+    assert by_id["game-sounds-usr_share_game_sounds_engine_idle_wav-0"]["category"] == "machine"
+    music = by_id["game-music-usr_share_music_theme_ogg-0"]
     assert music["split"] == "test" and music["licence"] == "CC-BY-SA-3.0" and music["category"] == "music"
     assert {r["split"] for r in rows if r["package"] == "game-sounds"} == {"train"}
     for r in rows:

@@ -107,7 +107,8 @@ def join(clips, seconds: float, rng: np.random.Generator, gap=(0.05, 0.5)) -> li
 
 
 def safe_name(rel: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", str(Path(rel).with_suffix(""))).strip("_")
+    """A file-name-safe id of a path in a package; the extension stays (grow.ogg and grow.wav differ)."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", rel).strip("_")
 
 
 def write_list(path: Path, columns, rows) -> None:
