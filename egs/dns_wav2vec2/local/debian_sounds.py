@@ -31,6 +31,22 @@ def check_package_name(name: str, where: str) -> None:
         raise SourceConfigError(f"{where}: package {name} is reserved for a check outside this project")
 
 
+def load_conf(path: Path, defaults: dict, required: tuple) -> dict:
+    """A source config: ``defaults`` overridden by the YAML at ``path`` (no other keys); every
+    package names each key of ``required``; no reserved package. Errors name the file."""
+    import yaml
+    cfg = {**defaults, **(yaml.safe_load(path.read_text()) or {})}
+    unknown = sorted(set(cfg) - set(defaults))
+    if unknown:
+        raise SourceConfigError(f"{path}: unknown keys {unknown}; known: {sorted(defaults)}")
+    for name, p in cfg["packages"].items():
+        check_package_name(name, str(path))
+        for key in required:
+            if not (p or {}).get(key):
+                raise SourceConfigError(f"{path}: package {name} needs a '{key}'")
+    return cfg
+
+
 def unpack(package: str, deb_dir: Path, work: Path) -> Path:
     """The unpacked tree of ``package`` (its .deb fetched into ``deb_dir`` if missing)."""
     tree = work / package

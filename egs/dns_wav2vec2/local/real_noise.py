@@ -26,7 +26,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 import debian_sounds as deb
 from seslib import audio
@@ -36,15 +35,7 @@ COLUMNS = ("id", "path", "seconds", "category", "package", "licence", "split")
 
 
 def load_conf(path: Path) -> dict:
-    cfg = {**DEFAULTS, **(yaml.safe_load(path.read_text()) or {})}
-    unknown = sorted(set(cfg) - set(DEFAULTS))
-    if unknown:
-        raise deb.SourceConfigError(f"{path}: unknown keys {unknown}; known: {sorted(DEFAULTS)}")
-    for name, p in cfg["packages"].items():
-        deb.check_package_name(name, str(path))
-        for key in ("licence", "category"):
-            if not (p or {}).get(key):
-                raise deb.SourceConfigError(f"{path}: package {name} needs a '{key}'")
+    cfg = deb.load_conf(path, DEFAULTS, ("licence", "category"))
     missing = sorted(set(cfg["test_packages"]) - set(cfg["packages"]))
     if missing:
         raise deb.SourceConfigError(f"{path}: test_packages {missing} are not among the packages")

@@ -24,7 +24,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 import debian_sounds as deb
 from seslib import audio
@@ -35,15 +34,8 @@ COLUMNS = ("id", "path", "seconds", "speaker", "package", "licence", "split")
 
 
 def load_conf(path: Path) -> dict:
-    cfg = {**DEFAULTS, **(yaml.safe_load(path.read_text()) or {})}
-    unknown = sorted(set(cfg) - set(DEFAULTS))
-    if unknown:
-        raise deb.SourceConfigError(f"{path}: unknown keys {unknown}; known: {sorted(DEFAULTS)}")
+    cfg = deb.load_conf(path, DEFAULTS, ("licence", "speaker"))
     for name, p in cfg["packages"].items():
-        deb.check_package_name(name, str(path))
-        for key in ("licence", "speaker"):
-            if not (p or {}).get(key):
-                raise deb.SourceConfigError(f"{path}: package {name} needs a '{key}'")
         if re.compile(p["speaker"]).groups < 1:
             raise deb.SourceConfigError(f"{path}: package {name}: 'speaker' needs a (group) for the speaker")
     return cfg
