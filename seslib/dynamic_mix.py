@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,17 +34,33 @@ from .data import PLAN_FILE, DataDirError, read_kv, read_plan
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {"dynamic_mixing": False, "snr": [-5.0, 5.0], "level": [-35.0, -15.0]}
+DEFAULTS = {"dynamic_mixing": False, "snr": [-5.0, 5.0], "level": [-35.0, -15.0],
+            "exclude": []}  # regexes: speech and noise files whose path matches one are left out
 _TRIES = 20  # redraws when a crop of speech (or noise) has no active segment
 
 
-def mixing_sources(data_dir) -> tuple[list[tuple[str, int, int]], list[str]]:
+def mixing_sources(data_dir, exclude=()) -> tuple[list[tuple[str, int, int]], list[str]]:
     """Speech segments ``(path, start, length)`` and noise files of a training data dir.
 
+    Args:
+        exclude: regular expressions; a speech or noise file whose path matches one is left out
+            (e.g. train on part of a corpus's sources without building another corpus).
+
     Raises:
-        DataDirError: when the dir names no separate noise (a pre-mixed corpus).
+        DataDirError: when the dir names no separate noise (a pre-mixed corpus), or nothing is left.
     """
-    d = Path(data_dir)
+    speech, noise = _all_sources(Path(data_dir))
+    if exclude:
+        drop = re.compile("|".join(f"(?:{x})" for x in exclude))
+        speech = [s for s in speech if not drop.search(s[0])]
+        noise = [n for n in noise if not drop.search(n)]
+        if not speech or not noise:
+            raise DataDirError(f"{data_dir}: data.exclude {list(exclude)} leaves no "
+                               f"{'speech' if not speech else 'noise'} to mix")
+    return speech, noise
+
+
+def _all_sources(d: Path) -> tuple[list[tuple[str, int, int]], list[str]]:
     if (d / PLAN_FILE).is_file():
         plan = read_plan(d / PLAN_FILE).values()
         speech = sorted({(e["clean_path"], int(e["clean_offset"]), int(e["num_samples"])) for e in plan})
@@ -81,11 +98,12 @@ class DynamicMixer:
         level: ``(lo, hi)`` dBFS target mixture level, uniform.
         augment: augmentation config (:data:`seslib.augment.DEFAULTS`-shaped) or None.
         align: speech crop offsets are multiples of this.
+        exclude: path patterns of sources left out (:func:`mixing_sources`).
     """
 
     def __init__(self, data_dir, crop: int, batch_size: int, seed: int, snr=(-5.0, 5.0), level=(-35.0, -15.0),
-                 augment: dict | None = None, align: int = 1):
-        self.speech, self.noise = mixing_sources(data_dir)
+                 augment: dict | None = None, align: int = 1, exclude=()):
+        self.speech, self.noise = mixing_sources(data_dir, exclude)
         # lengths at 16 kHz (read_audio resamples other rates; positions count at 16 kHz)
         self.noise_len = {p: audio.num_samples_at(*audio.audio_info(p, utt=f"noise {Path(p).stem}"))
                           for p in self.noise}

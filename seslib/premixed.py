@@ -35,9 +35,9 @@ def is_pair_dir(d) -> bool:
 
 def corpus_sets(src, shape: str) -> list[str]:
     """The sets of a prepared corpus dir (``train``, ``valid``, ``test``, then ``test_*`` sorted;
-    ``test_snr*`` are the recipe's own) that hold sources (``shape="mix"``) or pairs (``"pairs"``)."""
+    ``*_snr*`` (copies at other SNRs) are the recipe's own) that hold sources (``shape="mix"``) or pairs (``"pairs"``)."""
     src = Path(src)
-    extra = sorted(p.name for p in src.glob("test_*") if p.is_dir() and not p.name.startswith("test_snr"))
+    extra = sorted(p.name for p in src.glob("test_*") if p.is_dir() and "_snr" not in p.name)
     names = [n for n in ("train", "valid", "test", *extra) if (src / n).is_dir()]
     if shape == "mix":
         return [n for n in names if (src / n / "speech.scp").is_file()]

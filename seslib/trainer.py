@@ -224,13 +224,15 @@ class Trainer:
         crop = int(tc["crop_seconds"] * audio.SAMPLE_RATE)
         aug = augment.merge_defaults(self.cfg["augment"])
         if not dc["dynamic_mixing"]:
+            if dc["exclude"]:
+                raise ValueError("data.exclude picks the sources of dynamic mixing: it needs data.dynamic_mixing: true")
             on = augment.enabled(aug)
             if on:
                 raise ValueError(f"augmentation ({', '.join(on)}) is applied while mixing: it needs "
                                  "data.dynamic_mixing: true")
             return CropSampler(train_dir, crop, tc["batch_size"], tc["seed"], align=stft.HOP)
         return dynamic_mix.DynamicMixer(train_dir, crop, tc["batch_size"], tc["seed"], dc["snr"], dc["level"],
-                                        aug, align=stft.HOP)
+                                        aug, align=stft.HOP, exclude=dc["exclude"])
 
     # -- checkpoints -------------------------------------------------------------------
     def state(self) -> dict:

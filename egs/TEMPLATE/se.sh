@@ -13,6 +13,7 @@ train_dir= valid_dir= test_dir=  # your own data dirs (wav.scp noisy, spk1.scp c
 nj=2 force=false seed=1  # parallel jobs; rerun the selected stages even when done; seed of corpus and mixes
 train_snr="-5 5" test_snr="-5 -5"  # paper, Sec. 3.1: train and valid at uniform -5..5 dB, test at a fixed -5 dB
 test_snrs="0 5"      # extra test sets data/test_snr<X>: the test speech and noise again at X dB, where WER can rank
+snr_variants_of="test test_real"  # the sets mixed again at each of test_snrs (test -> test_snr<X>, T -> T_snr<X>)
 heldout_systems=auto # systems scored on the held-out-voice set (auto: base concat concat_ws distill_embed distill_output)
 snr_systems=auto     # systems scored on them (auto: Base, Feature Concat-ws and the L1 rows of Tables 2-3)
 sphinx_systems=auto  # + PocketSphinx phone errors (auto: base concat_ws distill_embed distill_output; Tables 2-3)
@@ -70,8 +71,9 @@ Options:
   --force true|false      rebuild the selected stages from scratch, even when done (default $force)
   --seed N                seed of corpus and mixing plans (default $seed)
   --train-snr 'LO HI', --test-snr 'LO HI'  SNR ranges in dB of train/valid and test (default '$train_snr', '$test_snr')
-  --test-snrs 'X ...'     extra test sets at these SNRs (default '$test_snrs'; '' for none): the test set's
-                          speech and noise mixed again at X dB -> data/test_snr<X>
+  --test-snrs 'X ...'     extra test sets at these SNRs (default '$test_snrs'; '' for none): the speech and
+                          noise of each set of --snr-variants-of mixed again at X dB -> data/test_snr<X>, data/<set>_snr<X>
+  --snr-variants-of 'T ...'  sets mixed again at --test-snrs (default '$snr_variants_of'; absent ones skipped)
   --heldout-systems 'S ...'  systems scored on test_heldout besides the data ablation (default $heldout_systems)
   --snr-systems 'S ...'   systems scored on those sets (default $snr_systems)
   --sphinx-systems 'S ...'  systems whose scoring adds PocketSphinx's phone error rate, an ASR that shares
@@ -129,6 +131,7 @@ src=data/local/$corpus
 force_opt=(); [ "$force" = true ] && force_opt=(--force)
 run_stage() { python -m seslib.stages --stamp-dir exp/stages "${force_opt[@]}" "$@"; }
 selected() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
+snr_set() { [ "$1" = test ] && echo "test_snr$2" || echo "${1}_snr$2"; }  # SET X -> the SET mixed again at X dB
 
 own_dirs=false  # bring your own data dirs: validated, linked as data/{train,valid,test}; no stage 0-1
 [ -n "$train_dir$valid_dir$test_dir" ] && own_dirs=true && { python -m seslib.bin.data_dir own --train "$train_dir" \
@@ -148,9 +151,9 @@ if selected 1 && [ "$own_dirs" = false ]; then
   read -r ntrain nvalid < <(python -c "h, v, s = $train_hours, $valid_hours, $segment_seconds
 assert s > 0 or not (h or v), '--train-hours and --valid-hours need --segment-seconds'
 print(round(h * 3600 / s) if h else 0, round(v * 3600 / s) if v else 0)")
-  mix_cmd="set -e"; i=0
+  mix_cmd="set -e"; i=0; declare -A mix_seed
   for s in $(src_sets mix); do  # seeds by position: train 1, valid 2, test 3, other test sets 4, 5, ...
-    i=$((i + 1)); case $s in train) n=$ntrain ;; valid) n=$nvalid ;; *) n=0 ;; esac
+    i=$((i + 1)); mix_seed[$s]=$((seed * 10 + i)); case $s in train) n=$ntrain ;; valid) n=$nvalid ;; *) n=0 ;; esac
     if [ "$s" = train ] || [ "$s" = valid ]; then o="--snr '$train_snr' ${seg[*]} --num-utts $n"; else o="--snr '$test_snr'"; fi
     mix_cmd+="; utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $((seed * 10 + i)) $o $src/$s data/$s"
     mix_cmd+="; utils/validate_data_dir.sh data/$s --require spk1.scp noise1.scp utt2num_samples"
@@ -165,21 +168,20 @@ print(round(h * 3600 / s) if h else 0, round(v * 3600 / s) if v else 0)")
     run_stage --name "1_import_$s" --title "pre-mixed pairs of $src/$s" --inputs "$src/$s" --outputs "data/$s/wav.scp" \
       --scratch "data/$s" -- python -m seslib.bin.data_dir import "$src/$s" "data/$s"
   done
-  for x in $test_snrs; do  # the same speech and noise (same plan seed and ids), another SNR
-    [ -f "$src/test/speech.scp" ] || { echo "$(date '+%F %T') test_snr$x: skipped (the test set is pre-mixed: no noise to mix again)"; continue; }
-    run_stage --name "1_mix_test_snr$x" --title "test set mixed again at $x dB" --inputs "$src/test" \
-      --config "seed=$seed snr=$x" --outputs "data/test_snr$x/wav.scp" --scratch "data/test_snr$x" -- bash -c "set -e
-        utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $((seed * 10 + 3)) --snr '$x $x' --tag test \
-          $src/test data/test_snr$x
-        utils/validate_data_dir.sh data/test_snr$x --require spk1.scp noise1.scp utt2num_samples"
-  done
+  for t in $snr_variants_of; do for x in $test_snrs; do  # the same speech and noise (same seed and ids), another SNR
+    [ -f "$src/$t/speech.scp" ] || { echo "$(date '+%F %T') ${t}_snr$x: skipped (no sources of $t to mix again)"; continue; }
+    v=$(snr_set "$t" "$x"); run_stage --name "1_mix_$v" --title "$t mixed again at $x dB" --inputs "$src/$t" \
+      --config "seed=$seed snr=$x" --outputs "data/$v/wav.scp" --scratch "data/$v" -- bash -c "set -e
+        utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed ${mix_seed[$t]} --snr '$x $x' --tag $t $src/$t data/$v
+        utils/validate_data_dir.sh data/$v --require spk1.scp noise1.scp utt2num_samples"
+  done; done
   run_stage --name 1_rirs --title "simulated room impulse responses ($num_rirs) for reverberation augmentation" \
     --config "seed=$seed num=$num_rirs" --outputs data/rirs/rir.scp --scratch data/rirs -- \
     python -m seslib.bin.make_rirs --out data/rirs --num "$num_rirs" --seed "$seed"
 fi
 test_sets=test
-for d in $(ls -d data/test_* 2>/dev/null); do [[ "$d" == data/test_snr* ]] || { [ -f "$d/wav.scp" ] && test_sets="$test_sets ${d#data/}"; }; done
-for x in $test_snrs; do [ -f "data/test_snr$x/wav.scp" ] && test_sets="$test_sets test_snr$x"; done
+for d in $(ls -d data/test_* 2>/dev/null); do [[ "$d" == *_snr* ]] || { [ -f "$d/wav.scp" ] && test_sets="$test_sets ${d#data/}"; }; done
+for t in $snr_variants_of; do for x in $test_snrs; do v=$(snr_set "$t" "$x"); [ -f "data/$v/wav.scp" ] && test_sets+=" $v"; done; done
 
 teacher_conf=${teacher_conf:-conf/teacher_${corpus}.yaml}
 conf_tag=${train_conf_tag:-$corpus}
@@ -239,7 +241,7 @@ if selected 3; then for mode in $systems; do train "$mode"; done; fi
 if selected 4; then
   for set in $test_sets; do
     for mode in ${set_systems[$set]}; do enhance "$set" "$mode"; done
-    [[ "$set" == test_snr* ]] && continue  # peers: on the -5 dB sets
+    [[ "$set" == *_snr* ]] && continue  # peers: on the -5 dB sets
     for p in $peers_available; do
       run_stage --name "4_enhance_${p}_$set" --title "enhance $set with peer $p" \
         --inputs "data/$set/wav.scp" --outputs "exp/peer_$p/enhanced_$set/wav.scp" \
@@ -266,7 +268,7 @@ if selected 5; then
       score "$set" "$r" "data/$set/$([ "$r" = clean ] && echo spk1 || echo wav).scp"
     done
     for mode in ${set_systems[$set]}; do score "$set" "$mode" "exp/$mode/enhanced_$set/wav.scp"; done
-    [[ "$set" == test_snr* ]] && continue
+    [[ "$set" == *_snr* ]] && continue
     for p in $peers_available; do score "$set" "peer_$p" "exp/peer_$p/enhanced_$set/wav.scp"; done
   done
 fi

@@ -13,7 +13,7 @@ prints bash assignments (values quoted) that run.sh evaluates:
   heldout_systems   those also scored on the held-out-voice set (--heldout-systems and the data
                     ablation; the others on the first set only, for time)
   set_systems[SET]  per test set of --test-sets: the systems enhanced and scored on it (the first
-                    set: all; *heldout*: heldout_systems; test_snr*: the --snr-systems)
+                    set: all; test_snr*: the --snr-systems; the others, e.g. test_heldout, test_real: heldout_systems)
   set_refs[SET]     the reference rows scored on it: clean (not on test_snr*: the same speech) and noisy
   score_cfg[S], score_cfg_whisper   the scoring stage's config string, with s_asr[S] / Whisper only
   s_asr[S]          recognisers of each system's and reference row's scoring (seslib.bin.score --asr;
@@ -320,9 +320,9 @@ def plan(a) -> dict:
                                        out["pretrain_used"] == "true")
     snr = [s for s in resolve_auto("snr_systems", a.snr_systems, a.corpus).split() if s in enhance]
     sets = a.test_sets.split()
-    out["set_systems"] = {t: " ".join(enhance if i == 0 else heldout if "heldout" in t else snr if t.startswith("test_snr")
-                                      else enhance) for i, t in enumerate(sets)}
-    out["set_refs"] = {t: "noisy" if t.startswith("test_snr") else "clean noisy" for t in sets}
+    out["set_systems"] = {t: " ".join(enhance if i == 0 else snr if t.startswith("test_snr") else heldout)
+                          for i, t in enumerate(sets)}  # test_heldout, test_real and its SNR copies: heldout
+    out["set_refs"] = {t: "noisy" if "_snr" in t else "clean noisy" for t in sets}
     sphinx = (set(resolve_auto("sphinx_systems", a.sphinx_systems, a.corpus).split()) | set(table2) | set(table3)
               | set(ANALYSIS_SYSTEMS))
     out["s_asr"] = {s: "whisper" + (" sphinx_per" if s in sphinx else "") for s in enhance}

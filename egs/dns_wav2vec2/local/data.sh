@@ -8,6 +8,7 @@ corpus=mini        # mini: synthesised offline; dns: DNS Challenge + LibriSpeech
 out=               # default data/local/<corpus>
 nj=2               # parallel jobs (mini)
 mini_conf=conf/data_mini.yaml
+real_dir=data/local/real  # mini: real recordings (Debian packages, their .deb files), kept across rebuilds
 dns_valid_fraction=0.02     # share of DNS readers held out for validation
 dns_test_noise_fraction=0.1 # share of DNS noise files held out for the test set
 dns_test_utts=500           # LibriSpeech test-clean utterances in the test set (paper: 500)
@@ -18,6 +19,7 @@ help_message="Usage: $0 [options]
   --out DIR                output dir (default data/local/<corpus>)
   --nj N                   parallel jobs for synthesis (default $nj)
   --mini-conf FILE         YAML config of the mini corpus (default $mini_conf)
+  --real-dir DIR           mini: where the real noises and voices are unpacked and converted (default $real_dir)
   --dns-valid-fraction F   DNS readers held out for validation (default $dns_valid_fraction)
   --dns-test-noise-fraction F  DNS noise files held out for test (default $dns_test_noise_fraction)
   --dns-test-utts N        test-clean utterances in the test set (default $dns_test_utts)
@@ -31,7 +33,17 @@ mkdir -p "$out/log"
 
 case "$corpus" in
   mini)
-    python -m seslib.bin.synth_sources plan --out "$out" --conf "$mini_conf"
+    read -r noise_conf voice_conf < <(python -m seslib.bin.synth_sources real-confs --conf "$mini_conf")
+    real=()  # real recordings from Debian packages (local/real_noise.py, local/real_voices.py)
+    if [ "$noise_conf" != - ]; then
+      python local/real_noise.py --conf "$noise_conf" --out "$real_dir/noise" --deb-dir "$real_dir/debs"
+      real+=(--real-noise "$real_dir/noise/noise_list.tsv")
+    fi
+    if [ "$voice_conf" != - ]; then
+      python local/real_voices.py --conf "$voice_conf" --out "$real_dir/voices" --deb-dir "$real_dir/debs"
+      real+=(--real-voices "$real_dir/voices/voice_list.tsv")
+    fi
+    python -m seslib.bin.synth_sources plan --out "$out" --conf "$mini_conf" ${real[@]+"${real[@]}"}
     $train_cmd JOB=1:"$nj" "$out/log/speech.JOB.log" \
       python -m seslib.bin.synth_sources speech --out "$out" --job JOB --num-jobs "$nj"
     $train_cmd JOB=1:"$nj" "$out/log/noise.JOB.log" \

@@ -1,7 +1,7 @@
 """Recorded sounds from Debian packages, shared by local/real_noise.py and local/real_voices.py.
 
 A package is fetched with ``apt-get download`` (a package registry; no root) into a deb dir,
-unpacked with ``dpkg-deb -x`` beside its final place and renamed when complete, and its audio
+unpacked (only its sound folders when the config names them) beside its final place and renamed when complete, and its audio
 files (what libsndfile reads, and Asterisk's raw G.722 prompts) are read as 16 kHz mono.
 """
 from __future__ import annotations
@@ -47,12 +47,15 @@ def load_conf(path: Path, defaults: dict, required: tuple) -> dict:
     return cfg
 
 
-def unpack(package: str, deb_dir: Path, work: Path) -> Path:
-    """The unpacked tree of ``package`` (its .deb fetched into ``deb_dir`` if missing)."""
+def unpack(package: str, deb_dir: Path, work: Path, paths=None) -> Path:
+    """The unpacked tree of ``package`` (its .deb fetched into ``deb_dir`` if missing): only
+    ``paths`` (folders relative to the root; default everything)."""
     tree = work / package
-    if (tree / ".unpacked").is_file():
-        return tree
+    members = sorted(f"./{p.strip('/')}" for p in paths or [])
+    stamp = " ".join(members) or "all"
     debs = sorted(deb_dir.glob(f"{package}_*.deb"))
+    if (tree / ".unpacked").is_file() and (tree / ".unpacked").read_text().split("\n")[1:2] == [stamp]:
+        return tree
     if not debs:
         deb_dir.mkdir(parents=True, exist_ok=True)
         r = subprocess.run(["apt-get", "download", package], cwd=deb_dir, capture_output=True, text=True)
@@ -62,8 +65,14 @@ def unpack(package: str, deb_dir: Path, work: Path) -> Path:
     tmp = work / f".{package}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(tmp)], check=True)
-    (tmp / ".unpacked").write_text(debs[-1].name + "\n")
+    if members:  # large game packages: only their sound folders
+        data = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(debs[-1])], stdout=subprocess.PIPE)
+        r = subprocess.run(["tar", "-x", "-C", str(tmp), *members], stdin=data.stdout, capture_output=True, text=True)
+        if data.wait() != 0 or r.returncode != 0:
+            raise RuntimeError(f"{debs[-1]}: could not extract {members}: {r.stderr.strip()[-300:]}")
+    else:
+        subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(tmp)], check=True)
+    (tmp / ".unpacked").write_text(f"{debs[-1].name}\n{stamp}\n")
     shutil.rmtree(tree, ignore_errors=True)
     os.replace(tmp, tree)
     return tree

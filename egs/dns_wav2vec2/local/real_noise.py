@@ -109,7 +109,7 @@ def main(argv=None) -> int:
         cfg = load_conf(a.conf)
         rows, seen = [], set()  # one recording is read once, whatever its names
         for package, spec in cfg["packages"].items():
-            tree = deb.unpack(package, a.deb_dir or a.out / "debs", a.out / "unpacked")
+            tree = deb.unpack(package, a.deb_dir or a.out / "debs", a.out / "unpacked", spec.get("paths"))
             split = "test" if package in cfg["test_packages"] else "train"
             rows += package_noises(package, spec, tree, a.out, cfg, split, seen)
     except (deb.SourceConfigError, RuntimeError, subprocess.CalledProcessError, OSError) as exc:

@@ -61,7 +61,7 @@ def main(argv=None) -> int:
         origin: dict[str, str] = {}
         seen: set = set()  # one recording is read once, whatever its names
         for package, spec in cfg["packages"].items():
-            tree = deb.unpack(package, a.deb_dir or a.out / "debs", a.out / "unpacked")
+            tree = deb.unpack(package, a.deb_dir or a.out / "debs", a.out / "unpacked", spec.get("paths"))
             used = narrow = 0
             files, copies = deb.unique(deb.audio_files(tree, spec.get("paths")), seen)
             for f in files:
