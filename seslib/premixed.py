@@ -44,6 +44,26 @@ def corpus_sets(src, shape: str) -> list[str]:
     return [n for n in names if is_pair_dir(src / n)]
 
 
+def snr_copy(test_set: str, snr) -> str:
+    """Name of ``test_set`` mixed again at ``snr`` dB: ``test`` -> ``test_snr<X>``, T -> ``T_snr<X>``."""
+    return f"test_snr{snr}" if test_set == "test" else f"{test_set}_snr{snr}"
+
+
+def snr_copies(src, of, snrs) -> list[tuple[str, str, str]]:
+    """``(set, snr, copy name)`` for each set of ``of`` whose sources are in the corpus dir ``src``."""
+    mixable = set(corpus_sets(src, "mix"))
+    return [(t, x, snr_copy(t, x)) for t in of if t in mixable for x in snrs]
+
+
+def test_sets(data="data", of=(), snrs=()) -> list[str]:
+    """The mixed test sets of a recipe: ``test``, the other ``test_*`` sorted, then the SNR copies
+    (:func:`snr_copy`) of the sets ``of`` at ``snrs`` that exist."""
+    data = Path(data)
+    others = sorted(p.name for p in data.glob("test_*") if "_snr" not in p.name and (p / "wav.scp").is_file())
+    copies = [snr_copy(t, x) for t in of for x in snrs if (data / snr_copy(t, x) / "wav.scp").is_file()]
+    return ["test"] + others + copies
+
+
 def import_pair_dir(src, out) -> int:
     """Make the data dir ``out`` from the pair dir ``src``; returns the number of utterances.
 

@@ -211,3 +211,37 @@ def test_seed_table_calls_a_difference_real_only_beyond_the_seed_spread(tmp_path
         (stamps / f"{name}.done").write_text(json.dumps({"name": name, "elapsed_s": sec}))
     # only the extra seeds count: 630 s of training, 60 s of enhancement and scoring
     assert seed_cost(stamps, rows[:1]) == "2 extra trainings, 10 min, and 1 min of enhancement and scoring (stage stamps)"
+
+
+def test_corpus_and_real_recording_tables(tmp_path):
+    """results_corpus: each row's gain over the noisy input is the mean of the per-utterance
+    differences, with its interval; the real-recording table shows the SNR copies every row has."""
+    import json
+
+    from seslib.bin.results import _summary
+    from seslib.bin.results_corpus import corpus_section, real_section
+    rng = np.random.default_rng(3)
+    noisy = rng.normal(-5, 2, 40)
+    gain = {"noisy": 0.0, "a": 0.5, "c": 3.0}
+    for name, g in gain.items():
+        for t in ("test", "test_real", "test_real_snr0"):
+            d = tmp_path / name / f"score_{t}"
+            vals = noisy + g + (rng.normal(0, 0.1, 40) if name != "noisy" else 0)
+            _scores(d, vals)
+            (d / "summary.json").write_text(json.dumps({"pesq": 1.1, "stoi": 0.7, "si_sdr": float(vals.mean()),
+                                                        "utterances": 40}))
+    expect = {n: float(np.mean(np.array([float(ln.split("\t")[3]) for ln in
+                                          (tmp_path / n / "score_test_real" / "scores.tsv").read_text().splitlines()[1:]])
+                               - noisy)) for n in ("a", "c")}
+    stamps = tmp_path / "stages"
+    stamps.mkdir()
+    (stamps / "3_train_c.done").write_text(json.dumps({"elapsed_s": 330}))
+    rows = [("Noisy input", str(tmp_path / "noisy"), "noisy"), ("(a)", str(tmp_path / "a"), "a.pt"),
+            ("(c)", str(tmp_path / "c"), "c.pt")]
+    md = "\n".join(corpus_section(rows, ["test", "test_real"], _summary, stamps, lambda ck: f"budget of {ck}"))
+    scores, gains = [r for r in md.splitlines() if r.startswith("| (c) |")]
+    assert "| budget of c.pt | 5.5 min |" in scores
+    assert f"{expect['c']:+.2f} [" in gains and gains.count(" *") == 2  # STOI equal: "+0.000 [...]" without *
+    md = "\n".join(real_section(rows, "test_real", ["test_snr0", "test_real_snr0", "test_real_snr5"], _summary))
+    assert "| System | -5 dB | 0 dB | Δ STOI | Δ SI-SDR (dB) |" in md  # snr5: not scored, left out
+    assert f"| {expect['a']:+.2f} [" in [r for r in md.splitlines() if r.startswith("| (a)")][0]

@@ -1,5 +1,6 @@
 """Dynamic mixing and augmentation: values against hand-computed cases, determinism, exact resume."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -169,6 +170,20 @@ def test_mixer_sources_from_the_plan_and_a_clear_error_for_premixed_dirs(dirs, t
     assert m.noise_len == {str(slow): 16000}  # 1 s at 8 kHz counts as 16000 samples at 16 kHz
     noisy, clean = m.read(m.plan(0))
     assert noisy.shape == (2, 24000) and torch.isfinite(noisy).all() and not torch.equal(noisy, clean)
+
+
+def test_exclude_leaves_matching_sources_out_of_the_mix(dirs, tmp_path):
+    """data.exclude: speech and noise whose path matches a pattern never reach a batch."""
+    tr, _ = dirs
+    speech, noise = mixing_sources(tr)
+    spk = speech[0][0]
+    kept_speech, kept_noise = mixing_sources(tr, [re.escape(spk), re.escape(noise[0])])
+    assert [s for s in speech if s[0] != spk] == kept_speech and len(kept_speech) < len(speech)
+    assert kept_noise == noise[1:]
+    with pytest.raises(DataDirError, match="leaves no noise"):
+        mixing_sources(tr, [re.escape(n) for n in noise])
+    m = DynamicMixer(tr, 8000, 4, seed=1, align=320, exclude=[re.escape(spk)])
+    assert spk not in {s[0] for s in m.speech}
 
 
 def test_augmented_mixer_target_carries_the_augmentation(dirs, rir_scp):

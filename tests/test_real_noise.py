@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import soundfile as sf
 
-from conftest import RECIPE, ROOT
+from conftest import RECIPE, ROOT, copy_recipe
 
 
 def make_deb(root, name, files):
@@ -80,9 +80,14 @@ test_packages: [game-music]
     for r in rows:
         info = sf.info(r["path"])
         assert info.samplerate == 16000 and info.channels == 1
+    unpacked = out / "unpacked" / "game-sounds" / "usr" / "share" / "game"
+    assert sorted(p.name for p in unpacked.iterdir()) == ["keys", "sounds"]  # only the folders in paths
     before = {r["path"]: (out / r["path"]).stat().st_mtime_ns for r in rows}
     assert subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT).returncode == 0  # rerun: files kept
     assert {r["path"]: (out / r["path"]).stat().st_mtime_ns for r in rows} == before
+    conf.write_text(conf.read_text().replace("usr/share/game/keys]", "usr/share/game/kees]"))  # a typo in paths
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and "game-sounds_1.0-1_all.deb: could not extract" in r.stderr and "kees" in r.stderr
 
 
 def test_reserved_and_unknown_are_refused(tmp_path):
@@ -141,3 +146,50 @@ test_speakers: [kid_fr]
     conf.write_text(conf.read_text().replace("test_speakers: [kid_fr]", "test_speakers: [kid_it]"))
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1 and "test_speakers ['kid_it'] are not among the speakers found" in r.stderr
+
+
+def test_recipe_mixes_real_sources_and_holds_out_test_real(tmp_path, env):
+    """Stage 0-1 of run.sh with real sources (.deb files placed where data.sh looks first):
+    real noise and voices join training, test_real (and its 0 / +5 dB copies) pairs the held-out
+    speaker with the held-out noise package only, and nothing held out reaches train or valid."""
+    from seslib.data import read_plan
+    rec = copy_recipe(tmp_path / "rec")
+    rng = np.random.default_rng(2)
+    loud = lambda s: (0.1 * rng.standard_normal(int(s * 16000))).astype(np.float32)  # noqa: E731
+    make_deb(tmp_path, "hum-sounds", {f"usr/share/hum/{n}.wav": (loud(4), 16000, "WAV") for n in ("fan", "drill")})
+    make_deb(tmp_path, "rain-sounds", {f"usr/share/rain/{n}.ogg": (loud(4), 16000, "OGG") for n in ("storm", "drip")})
+    make_deb(tmp_path, "kid-words", {f"usr/share/kid/{lang}/w{k}.wav": (loud(0.8), 16000, "WAV")
+                                     for lang in ("en", "fr", "de") for k in range(8)})
+    debs = rec / "data" / "local" / "real" / "debs"
+    shutil.copytree(tmp_path / "debs", debs)
+    (rec / "conf" / "noise_t.yaml").write_text(
+        "packages:\n  hum-sounds: {licence: GPL-2+, category: machine}\n"
+        "  rain-sounds: {licence: CC-BY-3.0, category: weather}\ntest_packages: [rain-sounds]\n")
+    (rec / "conf" / "voices_t.yaml").write_text(
+        "max_seconds: 3.0\nmin_seconds: 1.5\npackages:\n  kid-words: {licence: GPL-2+, speaker: 'kid/([^/]+)/'}\n"
+        "test_speakers: [kid_de]\n")
+    (rec / "conf" / "data_t.yaml").write_text((RECIPE / "conf" / "data_mini_tiny.yaml").read_text() + (
+        "real_noise: {conf: conf/noise_t.yaml, per_category: {train: 1, valid: 1, test: 2}}\n"
+        "real_voices: {conf: conf/voices_t.yaml, utterances: {train: 3, valid: 1, test_real: 2}}\n"))
+    args = ["./run.sh", "--stage", "0", "--stop-stage", "1", "--mini-conf", "conf/data_t.yaml", "--nj", "2"]
+    r = subprocess.run(args, cwd=rec, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    plans = {s: read_plan(rec / "data" / s / "mix_plan.jsonl") for s in
+             ("train", "valid", "test", "test_real", "test_real_snr0", "test_real_snr5")}
+    real = lambda s, what: {e[what] for e in plans[s].values() if "/real/" in e[what]}  # noqa: E731
+    assert {e["spk"] for e in plans["test_real"].values()} == {"kid_de"} and len(plans["test_real"]) == 2
+    assert all("/rain-sounds/" in e["noise_path"] for e in plans["test_real"].values())
+    assert all(e["snr_db"] == -5 for e in plans["test_real"].values())
+    assert plans["test_real_snr0"].keys() == plans["test_real"].keys()
+    assert all(e["snr_db"] == 5 for e in plans["test_real_snr5"].values())
+    for s in ("train", "valid"):  # the held-out speaker and noise package never reach training or validation
+        assert not {p for p in real(s, "noise_path") if "/rain-sounds/" in p}
+        assert "kid_de" not in {e["spk"] for e in plans[s].values()}
+    assert {e["spk"] for e in plans["train"].values()} & {"kid_en", "kid_fr"}
+    assert not (rec / "data" / "test_real" / "text").exists() and (rec / "data" / "test" / "text").is_file()
+    # the source configs are stage inputs: a changed licence rebuilds stage 0
+    conf = rec / "conf" / "noise_t.yaml"
+    conf.write_text(conf.read_text().replace("CC-BY-3.0", "CC-BY-SA-3.0"))
+    r = subprocess.run(args[:4] + ["0"] + args[5:], cwd=rec, env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and "inputs or config changed" in r.stdout, r.stdout[-2000:]
+    assert "CC-BY-SA-3.0" in (rec / "data" / "local" / "real" / "noise" / "noise_list.tsv").read_text()

@@ -120,7 +120,7 @@ def test_vbd_layout_prep(tmp_path, env):
     r = subprocess.run(["./run.sh", "--stage", "0", "--stop-stage", "1", "--num-rirs", "2"], cwd=rec, env=e,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "test_snr0: skipped (the test set is pre-mixed" in r.stdout
+    assert "test_snr0: skipped (the test set is pre-mixed" in r.stderr
     spk = {s: set(read_kv(rec / "data" / s / "utt2spk").values()) for s in ("train", "valid", "test")}
     assert spk == {"train": {"p228", "p301"}, "valid": {"p226", "p287"}, "test": {"p232", "p257"}}
     for s in ("train", "valid", "test"):

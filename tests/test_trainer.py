@@ -137,6 +137,14 @@ def _plan(tmp_path, capsys, *args):
     return lines, out.err
 
 
+def _plan_text(tmp_path, capsys, *args):
+    from seslib.bin import describe_systems
+    assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "--corpus", "mini", "--recipe-dir",
+                                  str(tmp_path), "--teacher", "whisper-tiny.en", "--pretraining", "",
+                                  "--analysis", "false", *args]) == 0
+    return capsys.readouterr().out
+
+
 def test_describe_systems_plans_systems_teachers_and_rows(tmp_path, capsys):
     (tmp_path / "train_a_x.yaml").write_text("mode: triplet\ndata: {dynamic_mixing: true}\n"
                                              "augment: {reverb: {prob: 0.5, rir_scp: r/rir.scp}}\n")
@@ -174,6 +182,21 @@ def test_describe_systems_plans_systems_teachers_and_rows(tmp_path, capsys):
     assert [rows[i + 2] for i, x in enumerate(rows) if x == "--ablation-row"] == ["exp/noisy", "exp/b", "exp/base"]
     assert rows[rows.index("--teacher-check") + 1:] == [
         "exp/teacher_check/whisper-tiny.en.json", "exp/teacher_check/pretrain.json", "--teacher-dir", "exp/teacher"]
+    # the corpus ablation gets its own table (with base and base_long); the rest stays in the data ablation
+    for n in ("base_synthetic", "base_long"):
+        (tmp_path / f"train_{n}_x.yaml").write_text("mode: base\n")
+    lines, _ = _plan(tmp_path, capsys, "--modes", "base", "--ablation", "b base_synthetic base_long",
+                     "--teacher-ablation", "", "--test-sets", "test test_heldout test_real test_real_snr0 test_snr0")
+    rows = lines[lines.index("--row"):]
+    assert [rows[i + 2] for i, x in enumerate(rows) if x == "--ablation-row"] == ["exp/noisy", "exp/b", "exp/base"]
+    assert [rows[i + 2] for i, x in enumerate(rows) if x == "--corpus-row"] == [
+        "exp/noisy", "exp/base_synthetic", "exp/base", "exp/base_long"]
+    # the held-out and real-recording sets: the held-out systems; the first set's SNR copies: the SNR systems
+    plan = _plan_text(tmp_path, capsys, "--modes", "base", "--ablation", "b base_synthetic", "--teacher-ablation", "",
+                      "--test-sets", "test test_heldout test_real test_real_snr0 test_snr0", "--snr-systems", "base")
+    assert ("[test]='base b base_synthetic' [test_heldout]='base b base_synthetic' "
+            "[test_real]='base b base_synthetic' [test_real_snr0]='base b base_synthetic' [test_snr0]=base)") in plan
+    assert "[test_real]='clean noisy' [test_real_snr0]=noisy [test_snr0]=noisy" in plan
     # features forced online: nothing is dumped; no pretrain teacher: no teacher dir
     lines, _ = _plan(tmp_path, capsys, "--modes", "c", "--ablation", "", "--teacher-ablation", "random",
                      "--teacher-ablation-modes", "c", "--teacher-features", "online", "--teacher-check", "false")

@@ -14,7 +14,7 @@ nj=2 force=false seed=1  # parallel jobs; rerun the selected stages even when do
 train_snr="-5 5" test_snr="-5 -5"  # paper, Sec. 3.1: train and valid at uniform -5..5 dB, test at a fixed -5 dB
 test_snrs="0 5"      # extra test sets data/test_snr<X>: the test speech and noise again at X dB, where WER can rank
 snr_variants_of="test test_real"  # the sets mixed again at each of test_snrs (test -> test_snr<X>, T -> T_snr<X>)
-heldout_systems=auto # systems scored on the held-out-voice set (auto: base concat concat_ws distill_embed distill_output)
+heldout_systems=auto # scored on test_heldout, test_real, ... (auto: base concat concat_ws distill_embed distill_output)
 snr_systems=auto     # systems scored on them (auto: Base, Feature Concat-ws and the L1 rows of Tables 2-3)
 sphinx_systems=auto  # + PocketSphinx phone errors (auto: base concat_ws distill_embed distill_output; Tables 2-3)
 train_hours=0 valid_hours=0 segment_seconds=0  # mixing sources: hours of train/valid mixtures cut to this length (0: each file once, whole)
@@ -47,13 +47,13 @@ help_message="Usage: $0 [options]
 Stages:
   0  data preparation, the recipe's local/data.sh -> data/local/<corpus>/{train,valid,test[,test_*]}: per
      set either speech + noise sources (speech.scp, noise.scp) or ready pairs (wav.scp noisy, spk1.scp clean)
-  1  sources mixed -> data/{train,valid,test,test_*} (train/valid at train_snr, tests at test_snr; the test
-     set again at each of test_snrs -> data/test_snr<X>); pairs imported (checked at 16 kHz); RIRs -> data/rirs
+  1  sources mixed -> data/{train,valid,test,test_*} (train/valid at train_snr, tests at test_snr; the sets of
+     snr_variants_of again at each of test_snrs -> data/test_snr<X>, data/test_real_snr<X>); pairs imported; RIRs
   2  teachers: offline wav2vec 2.0 pre-training (teacher "pretrain") -> exp/teacher/teacher; content check
      against the random twin -> exp/teacher_check/; teacher features of data/train -> dump/<teacher>/train
   3  train \$modes (Table 1), \$ablation, \$teacher_ablation_modes x \$teacher_ablation, \$pretraining
      (Tables 2-3), the teacher-shaped student -> exp/<system>/{best,last}.pt
-  4  enhance test (and test_heldout with \$heldout_systems, test_snr<X> with \$snr_systems), peers -> exp/<system>/enhanced_<set>
+  4  enhance test (other test sets with \$heldout_systems, test_snr<X> with \$snr_systems), peers -> exp/<system>/enhanced_<set>
   5  score clean, noisy, models, peers: PESQ, STOI, SI-SDR, Whisper WER; PocketSphinx PER for
      \$sphinx_systems, Tables 2-3 and the noisy input -> exp/<system>/score_<set>
   6  analysis: lag statistics (Figs. 3-4), speech decoded from embeddings (Fig. 5) -> exp/analysis; the seed
@@ -74,7 +74,7 @@ Options:
   --test-snrs 'X ...'     extra test sets at these SNRs (default '$test_snrs'; '' for none): the speech and
                           noise of each set of --snr-variants-of mixed again at X dB -> data/test_snr<X>, data/<set>_snr<X>
   --snr-variants-of 'T ...'  sets mixed again at --test-snrs (default '$snr_variants_of'; absent ones skipped)
-  --heldout-systems 'S ...'  systems scored on test_heldout besides the data ablation (default $heldout_systems)
+  --heldout-systems 'S ...'  systems scored on test_heldout, test_real, ... besides the ablations (default $heldout_systems)
   --snr-systems 'S ...'   systems scored on those sets (default $snr_systems)
   --sphinx-systems 'S ...'  systems whose scoring adds PocketSphinx's phone error rate, an ASR that shares
                           nothing with the teacher (default $sphinx_systems; Tables 2-3 always)
@@ -131,7 +131,6 @@ src=data/local/$corpus
 force_opt=(); [ "$force" = true ] && force_opt=(--force)
 run_stage() { python -m seslib.stages --stamp-dir exp/stages "${force_opt[@]}" "$@"; }
 selected() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
-snr_set() { [ "$1" = test ] && echo "test_snr$2" || echo "${1}_snr$2"; }  # SET X -> the SET mixed again at X dB
 
 own_dirs=false  # bring your own data dirs: validated, linked as data/{train,valid,test}; no stage 0-1
 [ -n "$train_dir$valid_dir$test_dir" ] && own_dirs=true && { python -m seslib.bin.data_dir own --train "$train_dir" \
@@ -168,20 +167,17 @@ print(round(h * 3600 / s) if h else 0, round(v * 3600 / s) if v else 0)")
     run_stage --name "1_import_$s" --title "pre-mixed pairs of $src/$s" --inputs "$src/$s" --outputs "data/$s/wav.scp" \
       --scratch "data/$s" -- python -m seslib.bin.data_dir import "$src/$s" "data/$s"
   done
-  for t in $snr_variants_of; do for x in $test_snrs; do  # the same speech and noise (same seed and ids), another SNR
-    [ -f "$src/$t/speech.scp" ] || { echo "$(date '+%F %T') ${t}_snr$x: skipped (no sources of $t to mix again)"; continue; }
-    v=$(snr_set "$t" "$x"); run_stage --name "1_mix_$v" --title "$t mixed again at $x dB" --inputs "$src/$t" \
-      --config "seed=$seed snr=$x" --outputs "data/$v/wav.scp" --scratch "data/$v" -- bash -c "set -e
+  while read -r t x v; do  # the same speech and noise (same seed and ids), another SNR
+    run_stage --name "1_mix_$v" --title "$t mixed again at $x dB" --inputs "$src/$t" --config "seed=$seed snr=$x" \
+      --outputs "data/$v/wav.scp" --scratch "data/$v" -- bash -c "set -e
         utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed ${mix_seed[$t]} --snr '$x $x' --tag $t $src/$t data/$v
         utils/validate_data_dir.sh data/$v --require spk1.scp noise1.scp utt2num_samples"
-  done; done
+  done < <(python -m seslib.bin.data_dir snr-copies "$src" --of "$snr_variants_of" --snrs "$test_snrs")
   run_stage --name 1_rirs --title "simulated room impulse responses ($num_rirs) for reverberation augmentation" \
     --config "seed=$seed num=$num_rirs" --outputs data/rirs/rir.scp --scratch data/rirs -- \
     python -m seslib.bin.make_rirs --out data/rirs --num "$num_rirs" --seed "$seed"
 fi
-test_sets=test
-for d in $(ls -d data/test_* 2>/dev/null); do [[ "$d" == *_snr* ]] || { [ -f "$d/wav.scp" ] && test_sets="$test_sets ${d#data/}"; }; done
-for t in $snr_variants_of; do for x in $test_snrs; do v=$(snr_set "$t" "$x"); [ -f "data/$v/wav.scp" ] && test_sets+=" $v"; done; done
+test_sets=$(python -m seslib.bin.data_dir test-sets data --of "$snr_variants_of" --snrs "$test_snrs")
 
 teacher_conf=${teacher_conf:-conf/teacher_${corpus}.yaml}
 conf_tag=${train_conf_tag:-$corpus}
@@ -295,8 +291,8 @@ fi
 if selected 7; then
   # shellcheck disable=SC2086
   python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages "${results_args[@]}" \
-    --sets $(for t in $test_sets; do [[ "$t" == test_snr* ]] || echo "$t"; done) \
-    --snr-sets $(for t in $test_sets; do [[ "$t" == test_snr* ]] && echo "$t"; done) \
+    --sets $(for t in $test_sets; do [[ "$t" == *_snr* ]] || echo "$t"; done) \
+    --snr-sets $(for t in $test_sets; do [[ "$t" == *_snr* ]] && echo "$t"; done) \
     --title "Results: corpus $corpus, $([ -f data/test/noise1.scp ] && echo "test sets at $(echo "$test_snr" | awk '$1==$2{print $1; next}{print $1".."$2}') dB SNR" || echo "pre-mixed test set")" \
     --note "Generated by \`./run.sh --corpus $corpus --modes '$modes' --ablation '$ablation' --teacher '$teacher' --teacher-ablation '$teacher_ablation' --pretraining '$pretraining'\` (stage 7 writes this file). Test sets: $(for t in $test_sets; do echo "$t ($(wc -l < data/$t/wav.scp) utterances)"; done | paste -sd, | sed 's/,/, /g'). Training configs: $train_confs; teacher: $teacher$([ "$teacher" = pretrain ] && echo " ($teacher_conf)")$([ "$teacher" = whisper-tiny.en ] && echo " (the encoder of the bundled Whisper tiny.en: a supervised ASR model, not an SSL model; no SSL weights ship offline)")."
 fi

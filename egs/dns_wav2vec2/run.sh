@@ -32,8 +32,12 @@ case "$corpus" in
   *) echo "$0: --corpus must be mini or dns" 1>&2; exit 1 ;;
 esac
 # stage 0 is rebuilt when these inputs or this string change (mini: the real-recording configs and tools too)
-real_inputs=$([ "$corpus" = mini ] && echo conf/real_noise.yaml conf/real_voices.yaml local/real_noise.py \
-  local/real_voices.py local/debian_sounds.py || true)
+real_inputs=
+if [ "$corpus" = mini ]; then . ./path.sh
+  real_confs=$(python -m seslib.bin.synth_sources real-confs --conf "$mini_conf") || exit 1
+  for c in $real_confs; do [ "$c" = - ] || real_inputs+="$c "; done
+  real_inputs+="local/real_noise.py local/real_voices.py local/debian_sounds.py"
+fi
 extra=$([ "$corpus" = dns ] && echo "$DNS_ROOT $LIBRISPEECH_ROOT" || true)
 exec ./se.sh --corpus "$corpus" "${opts[@]}" --data-inputs "$mini_conf local/data.sh local/prep_dns.py $real_inputs" \
   --data-config "dns_test_utts=$dns_test_utts $extra" ${rest[@]+"${rest[@]}"}

@@ -76,6 +76,12 @@ def main(argv=None) -> int:
     t = sub.add_parser("sets", help="the sets of a prepared corpus dir in one shape")
     t.add_argument("src")
     t.add_argument("shape", choices=["mix", "pairs"])
+    for name, what in (("snr-copies", "'SET SNR NAME' of each SNR copy whose set has sources in SRC"),
+                       ("test-sets", "the mixed test sets in SRC (a data root): test, test_*, the SNR copies")):
+        c = sub.add_parser(name, help=what)
+        c.add_argument("src")
+        c.add_argument("--of", default="", help="sets copied at other SNRs, space-separated (e.g. 'test test_real')")
+        c.add_argument("--snrs", default="", help="the SNRs of the copies, space-separated (e.g. '0 5')")
     args = p.parse_args(argv)
     try:
         if args.cmd == "validate":
@@ -95,6 +101,18 @@ def main(argv=None) -> int:
             from ..premixed import corpus_sets
             for name in corpus_sets(args.src, args.shape):
                 print(name)
+        elif args.cmd == "snr-copies":
+            import time
+            from ..premixed import corpus_sets, snr_copies, snr_copy
+            for row in snr_copies(args.src, args.of.split(), args.snrs.split()):
+                print(*row)
+            for t in set(args.of.split()) & set(corpus_sets(args.src, "pairs")):
+                for x in args.snrs.split():
+                    print(f"{time.strftime('%F %T')} {snr_copy(t, x)}: skipped (the {t} set is pre-mixed: no noise "
+                          "to mix again)", file=sys.stderr)
+        elif args.cmd == "test-sets":
+            from ..premixed import test_sets
+            print(*test_sets(args.src, args.of.split(), args.snrs.split()))
         elif args.cmd == "own":
             return link_own_dirs({n: getattr(args, n) for n in ("train", "valid", "test")}, Path(args.into))
         elif args.cmd == "import":

@@ -363,6 +363,13 @@ def plan(a) -> dict:
     return out
 
 
+#: the training-corpus ablation (conf/train_base_{synthetic,realnoise}[_long]_<tag>.yaml): its table's rows
+CORPUS_ABLATION = ("base_synthetic", "base_realnoise", "base", "base_synthetic_long", "base_realnoise_long", "base_long")
+CORPUS_LABELS = {"base_synthetic": "(a) TTS voices, procedural noise", "base_realnoise": "(b) (a) + real noise",
+                 "base": "(c) (b) + real voices (default)", "base_synthetic_long": "(a), 4x steps",
+                 "base_realnoise_long": "(b), 4x steps", "base_long": "(c), 4x steps"}
+
+
 def results_args(modes, ablation, systems, teacher_systems, tabl_modes, peers, checks, pretrain_used) -> list[str]:
     """Arguments of seslib.bin.results for stage 6: Table 1, the data ablation, the teacher ablation
     (Tables 2 and 3, ``--pretrain-row`` and ``--finetune-row``, are added by :func:`plan`)."""
@@ -371,9 +378,14 @@ def results_args(modes, ablation, systems, teacher_systems, tabl_modes, peers, c
     args = ["--row", "Clean speech (reference)", "exp/clean", "clean", "--row", "Noisy input", "exp/noisy", "noisy"]
     args += [x for m in modes for x in row("--row", m)]
     args += [x for p in peers for x in row("--row", f"peer_{p}", f"peer:{p}")]
-    if ablation:
+    corpus = [s for s in CORPUS_ABLATION if s in ablation + ["base"]] if set(ablation) & set(CORPUS_ABLATION[:2]) else []
+    data_abl = [s for s in ablation if s not in corpus]
+    if data_abl:
         args += ["--ablation-row", "Noisy input", "exp/noisy", "noisy"]
-        args += [x for s in ablation + ["base"] for x in row("--ablation-row", s)]
+        args += [x for s in data_abl + ["base"] for x in row("--ablation-row", s)]
+    if corpus:
+        args += ["--corpus-row", "Noisy input", "exp/noisy", "noisy"]
+        args += [x for s in corpus for x in ["--corpus-row", CORPUS_LABELS[s], f"exp/{s}", f"exp/{s}/best.pt"]]
     if teacher_systems:
         if "base" in modes:
             args += row("--teacher-row", "base")

@@ -17,7 +17,10 @@ curve, and scores on every set. ``--teacher-row`` systems make the teacher-ablat
 (each mode with the real teacher, its random twin, the offline pre-trained one), and
 ``--teacher-check`` files the content-check table. ``--pretrain-row`` and ``--finetune-row``
 systems make the paper's Tables 2 and 3 (pre-trained models as they are, and fine-tuned
-beside Base), with each one's budget, initialisation and best validation score. The Constr. column (paper,
+beside Base), with each one's budget, initialisation and best validation score. ``--corpus-row``
+systems make the training-corpus table (Base on synthetic sources, + real noise, + real voices;
+gains over the noisy input with bootstrap intervals), and a set named ``test_real`` (real voices in
+real noise; its ``--snr-sets`` copies ``test_real_snr<X>``) a table of every row scored on it. The Constr. column (paper,
 Table 1: fit for on-device use) is derived for each system:
 
 - causal: measured, black-box: the input after a time t is replaced and no output
@@ -46,6 +49,7 @@ import numpy as np
 from .. import augment, logutil
 from ..fileutil import atomic_write_text
 from .results_analysis import analysis_section
+from .results_corpus import corpus_section, real_section
 from .results_pretrain import table2_section, table3_section
 from .results_stats import intervals_section, seed_cost, seed_section
 from .results_teacher import content_check_section, pretrain_section, teacher_ablation_section
@@ -181,6 +185,15 @@ def training_data(cfg: dict) -> str:
     return "dynamic mixing" + (" + " + ", ".join(on) if on else "")
 
 
+def checkpoint_budget(checkpoint, cfg: dict | None = None) -> str:
+    """``N steps x batch x crop s`` of a checkpoint's training config."""
+    if cfg is None:
+        import torch
+        cfg = torch.load(checkpoint, map_location="cpu", weights_only=False)["config"]
+    tc = cfg["train"]
+    return f"{tc['max_steps']} steps x {tc['batch_size']} x {tc['crop_seconds']:g} s"
+
+
 def valid_curve(train_log: Path) -> list[tuple[int, float]]:
     """``(step, valid SI-SDR)`` pairs logged by the trainer."""
     out = []
@@ -242,7 +255,7 @@ def ablation_section(rows, sets, stamp_dir: Path) -> list[str]:
             cfg = ck["config"]
             tc = cfg["train"]
             data = training_data(cfg)
-            budget = f"{tc['max_steps']} steps x {tc['batch_size']} x {tc['crop_seconds']:g} s"
+            budget = checkpoint_budget(src, cfg)
             stamp = stamp_dir / f"3_train_{Path(d).name}.done"
             wall = f"{json.loads(stamp.read_text())['elapsed_s']:.0f} s" if stamp.is_file() else "–"
             b = ck.get("best", {})
@@ -304,6 +317,8 @@ def main(argv=None) -> int:
                    help="test sets (default test); a second one (e.g. test_heldout) gets its own table with the gap")
     p.add_argument("--ablation-row", nargs=3, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR", "SOURCE"),
                    help="a system of the data-ablation table (as --row)")
+    p.add_argument("--corpus-row", nargs=3, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR", "SOURCE"),
+                   help="a system of the training-corpus table (as --row; the noisy input's SOURCE is noisy)")
     p.add_argument("--title", default="Results", help="heading of the table")
     p.add_argument("--note", default="", help="a paragraph under the heading (corpus, command, ...)")
     p.add_argument("--stamp-dir", default="exp/stages", help="stage stamps, for the wall-time table")
@@ -313,7 +328,8 @@ def main(argv=None) -> int:
                    help="a system of Table 2 (enhancement from the pre-trained models)")
     p.add_argument("--finetune-row", nargs=3, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR", "CHECKPOINT"),
                    help="a system of Table 3 (pre-trained, fine-tuned; Base among them as the reference)")
-    p.add_argument("--snr-sets", nargs="*", default=[], help="copies of the first test set at other SNRs (test_snr<X>)")
+    p.add_argument("--snr-sets", nargs="*", default=[],
+                   help="copies of test sets at other SNRs (test_snr<X>: the first set's; test_real_snr<X>: test_real's)")
     p.add_argument("--snr-row", nargs=2, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR"),
                    help="a system of the WER-against-SNR table")
     p.add_argument("--trained", nargs="*", default=[],
@@ -333,7 +349,7 @@ def main(argv=None) -> int:
     logutil.setup()
     rows = []
     try:
-        for d in [r[1] for r in args.ablation_row]:
+        for d in [r[1] for r in args.ablation_row + args.corpus_row]:
             for t in args.sets:
                 _summary(d, t)
         for d in [r[1] for r in args.row + args.teacher_row + args.pretrain_row + args.finetune_row + args.snr_row]:
@@ -370,8 +386,13 @@ def main(argv=None) -> int:
            "that shares nothing with a Whisper teacher: phone error rate where scored, WER for the clean speech.", ""]
     if len(args.sets) > 1 and any((Path(r[1]) / f"score_{args.sets[1]}" / "summary.json").is_file() for r in args.row):
         md += heldout_section(args.row, args.sets)
+    if "test_real" in args.sets:
+        md += real_section(args.row + [r for r in args.corpus_row if r[1] not in {d for _, d, _ in args.row}],
+                           "test_real", args.snr_sets, _summary)
     if args.ablation_row:
         md += ablation_section(args.ablation_row, args.sets, Path(args.stamp_dir))
+    if args.corpus_row:
+        md += corpus_section(args.corpus_row, args.sets, _summary, Path(args.stamp_dir), checkpoint_budget)
     if args.teacher_row:
         md += teacher_ablation_section(args.teacher_row, scored_sets(args.teacher_row, args.sets), _summary, _scores)
     if args.pretrain_row:
@@ -381,7 +402,7 @@ def main(argv=None) -> int:
         md += table3_section(args.finetune_row, scored_sets(args.finetune_row, args.sets), _summary, _scores,
                              Path(args.stamp_dir))
     if args.snr_row:
-        md += snr_section(args.snr_row, args.sets[0], args.snr_sets, _summary)
+        md += snr_section(args.snr_row, args.sets[0], [t for t in args.snr_sets if t.startswith("test_snr")], _summary)
     base_seeds = next((dirs.split() for _, dirs in args.seed_row if Path(dirs.split()[0]).name == "base"), None)
     md += intervals_section(comparisons(args), args.sets[0], base_seeds)
     if args.seed_row:
@@ -402,7 +423,7 @@ def main(argv=None) -> int:
         stage2 = {f"2_teacher_check_{Path(f).stem}" for f in args.teacher_check}
         if args.teacher_dir and Path(args.teacher_dir).is_dir():
             stage2.add("2_teacher")
-        systems = [Path(r[1]).name for r in args.row + args.ablation_row + args.teacher_row + args.pretrain_row
+        systems = [Path(r[1]).name for r in args.row + args.ablation_row + args.corpus_row + args.teacher_row + args.pretrain_row
                    + args.finetune_row + args.snr_row + args.decoded_row] + args.trained
         systems += [Path(d).name for _, dirs in args.seed_row for d in dirs.split()]
         if args.student:
