@@ -26,6 +26,7 @@ elapsed time, as Kaldi's ``run.pl`` logs do.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import re
@@ -33,6 +34,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -170,6 +172,24 @@ def run_jobs(job_spec, log_template: str, command: list[str], backend: str = "lo
     return sorted(failed)
 
 
+@contextlib.contextmanager
+def signals_deferred():
+    """Ctrl-C and SIGTERM received inside the block take effect when it ends (raised again then,
+    to the handlers that were in place). Python-level only: started processes inherit no mask."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got = []
+    old = {s: signal.signal(s, lambda n, _f: got.append(n)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, signal.SIG_DFL if h is None else h)
+        for n in got:
+            signal.raise_signal(n)
+
+
 def _run_local(be, jobs, pending, running, failed, max_jobs_run, meter) -> None:
     total = len(jobs)
     while pending or running:
@@ -181,7 +201,8 @@ def _run_local(be, jobs, pending, running, failed, max_jobs_run, meter) -> None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             with open(log_path, "w", encoding="utf-8") as f:
                 f.write(f"# {cmd}\n# Started at {datetime.datetime.now():%Y-%m-%d %H:%M:%S}\n#\n")
-            running[j] = (be.submit(cmd, log_path), log_path, time.time())
+            with signals_deferred():  # a job that starts is also recorded, so an interrupt stops it
+                running[j] = (be.submit(cmd, log_path), log_path, time.time())
         time.sleep(0.05)
         for j, (proc, log_path, t0) in list(running.items()):
             rc = proc.poll()

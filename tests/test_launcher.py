@@ -77,3 +77,28 @@ def test_failed_job_error_is_printed_on_the_console(tmp_path, env):
     r = _launch(["JOB=1:2", "log/e.JOB.log", "test JOB -eq 1 || python -c \"raise SystemExit('bad input x.wav')\""],
                 env, tmp_path)
     assert r.returncode == 1 and "the end of log/e.2.log:" in r.stderr and "bad input x.wav" in r.stderr
+
+
+def test_an_interrupt_waits_until_a_started_job_is_recorded():
+    """The race behind a job left running after SIGTERM: the signal arrives after the job's process
+    started but before the launcher records it. Inside signals_deferred the interrupt waits and is
+    raised at the block's end, to the handler that was in place."""
+    import os
+    import signal
+    import time
+
+    import pytest
+
+    from seslib import launcher
+    old = signal.signal(signal.SIGTERM, launcher._interrupt)
+    try:
+        recorded = []
+        with pytest.raises(KeyboardInterrupt, match="signal 15"):
+            with launcher.signals_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # a handler that raised would have done so by now
+                recorded.append("job")
+        assert recorded == ["job"]
+        assert signal.getsignal(signal.SIGTERM) is launcher._interrupt
+    finally:
+        signal.signal(signal.SIGTERM, old)

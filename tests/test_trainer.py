@@ -191,6 +191,8 @@ def test_describe_systems_plans_systems_teachers_and_rows(tmp_path, capsys):
     assert [rows[i + 2] for i, x in enumerate(rows) if x == "--ablation-row"] == ["exp/noisy", "exp/b", "exp/base"]
     assert [rows[i + 2] for i, x in enumerate(rows) if x == "--corpus-row"] == [
         "exp/noisy", "exp/base_synthetic", "exp/base", "exp/base_long"]
+    lines, _ = _plan(tmp_path, capsys, "--modes", "base", "--ablation", "b base_long", "--teacher-ablation", "")
+    assert "--corpus-row" not in lines  # base_long alone is the data ablation's 4x row
     # the held-out and real-recording sets: the held-out systems; the first set's SNR copies: the SNR systems
     plan = _plan_text(tmp_path, capsys, "--modes", "base", "--ablation", "b base_synthetic", "--teacher-ablation", "",
                       "--test-sets", "test test_heldout test_real test_real_snr0 test_snr0", "--snr-systems", "base")

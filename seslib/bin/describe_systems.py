@@ -363,11 +363,11 @@ def plan(a) -> dict:
     return out
 
 
-#: the training-corpus ablation (conf/train_base_{synthetic,realnoise}[_long]_<tag>.yaml): its table's rows
-CORPUS_ABLATION = ("base_synthetic", "base_realnoise", "base", "base_synthetic_long", "base_realnoise_long", "base_long")
-CORPUS_LABELS = {"base_synthetic": "(a) TTS voices, procedural noise", "base_realnoise": "(b) (a) + real noise",
-                 "base": "(c) (b) + real voices (default)", "base_synthetic_long": "(a), 4x steps",
-                 "base_realnoise_long": "(b), 4x steps", "base_long": "(c), 4x steps"}
+#: the training-corpus ablation (conf/train_base_{synthetic,realvoices}[_long]_<tag>.yaml): its table's rows
+CORPUS_ABLATION = ("base_synthetic", "base", "base_realvoices", "base_synthetic_long", "base_long", "base_realvoices_long")
+CORPUS_LABELS = {"base_synthetic": "(a) TTS voices, procedural noise", "base": "(b) (a) + real noise (default)",
+                 "base_realvoices": "(c) (b) + real voices", "base_synthetic_long": "(a), 4x steps",
+                 "base_long": "(b), 4x steps", "base_realvoices_long": "(c), 4x steps"}
 
 
 def results_args(modes, ablation, systems, teacher_systems, tabl_modes, peers, checks, pretrain_used) -> list[str]:
@@ -378,7 +378,8 @@ def results_args(modes, ablation, systems, teacher_systems, tabl_modes, peers, c
     args = ["--row", "Clean speech (reference)", "exp/clean", "clean", "--row", "Noisy input", "exp/noisy", "noisy"]
     args += [x for m in modes for x in row("--row", m)]
     args += [x for p in peers for x in row("--row", f"peer_{p}", f"peer:{p}")]
-    corpus = [s for s in CORPUS_ABLATION if s in ablation + ["base"]] if set(ablation) & set(CORPUS_ABLATION[:2]) else []
+    variants = {s for s in CORPUS_ABLATION if s.startswith(("base_synthetic", "base_realvoices"))}
+    corpus = [s for s in CORPUS_ABLATION if s in ablation + ["base"]] if set(ablation) & variants else []
     data_abl = [s for s in ablation if s not in corpus]
     if data_abl:
         args += ["--ablation-row", "Noisy input", "exp/noisy", "noisy"]

@@ -37,8 +37,8 @@ def corpus_section(rows, sets, summary, stamp_dir: Path, checkpoint_budget) -> l
     """
     noisy = next((d for _, d, src in rows if src == "noisy"), None)
     md = ["## Training corpus: synthetic sources against real recordings", "",
-          "Base trained on (a) the TTS voices and procedural noises only, (b) the same plus the real noises, "
-          "(c) plus the real voices too (the default corpus), each with the default budget and with 4x the steps; "
+          "Base trained on (a) the TTS voices and procedural noises only, (b) the same plus the real noises (the "
+          "default), (c) plus the real voices too, each with the default budget and with 4x the steps; "
           "the sources are left out of dynamic mixing by path (`data.exclude`), so every row draws from the same "
           "stage-1 data and is scored on the same test sets. `test_real`: held-out real speakers in held-out real "
           "noise packages (README, \"Real recordings\"). Cells: PESQ / STOI / SI-SDR (dB).", "",
