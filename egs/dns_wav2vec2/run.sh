@@ -39,5 +39,5 @@ if [ "$corpus" = mini ]; then . ./path.sh
   real_inputs+="local/real_noise.py local/real_voices.py local/debian_sounds.py"
 fi
 extra=$([ "$corpus" = dns ] && echo "$DNS_ROOT $LIBRISPEECH_ROOT" || true)
-exec ./se.sh --corpus "$corpus" "${opts[@]}" --data-inputs "$mini_conf local/data.sh local/prep_dns.py $real_inputs" \
-  --data-config "dns_test_utts=$dns_test_utts $extra" ${rest[@]+"${rest[@]}"}
+exec ./se.sh --corpus "$corpus" "${opts[@]}" --data-config "dns_test_utts=$dns_test_utts $extra" \
+  --data-inputs "$mini_conf local/data.sh local/prep_dns.py $real_inputs" ${rest[@]+"${rest[@]}"}

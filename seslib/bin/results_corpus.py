@@ -78,9 +78,9 @@ def real_section(rows, real_set: str, snr_sets, summary) -> list[str]:
     noisy = next((d for _, d, src in rows if src == "noisy"), None)
     names = [f"{t.rsplit('_snr', 1)[1]} dB" if "_snr" in t else "-5 dB" for t in sets]
     md = [f"## Real voices in real noise ({real_set})", "",
-          f"Held-out real speakers (recorded, not synthesised) in noise recorded for held-out packages, at -5 dB and "
-          f"again at other SNRs (the same utterances and noise segments). No transcripts: no WER. Cells: PESQ / STOI / "
-          f"SI-SDR (dB); Δ: the gain over the noisy input at -5 dB with its 95 % paired bootstrap interval.", "",
+          "Held-out real speakers (recorded, not synthesised) in noise recorded for held-out packages, at -5 dB and "
+          "again at other SNRs (the same utterances and noise segments). No transcripts: no WER. Cells: PESQ / STOI / "
+          "SI-SDR (dB); Δ: the gain over the noisy input at -5 dB with its 95 % paired bootstrap interval.", "",
           "| System | " + " | ".join(names) + " | Δ STOI | Δ SI-SDR (dB) |", "|---|" + "---|" * (len(sets) + 2)]
     for label, d, src in rows:
         cells = []

@@ -37,7 +37,6 @@ import argparse
 import hashlib
 import json
 import logging
-import shutil
 import sys
 from pathlib import Path
 

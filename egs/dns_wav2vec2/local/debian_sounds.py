@@ -140,3 +140,13 @@ def write_list(path: Path, columns, rows) -> None:
     from seslib.fileutil import atomic_write_text
     lines = ["\t".join(columns)] + ["\t".join(str(r[c]) for c in columns) for r in sorted(rows, key=lambda r: r["id"])]
     atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def arg_parser(doc: str, conf_help: str, list_name: str):
+    """The command line shared by local/real_noise.py and local/real_voices.py."""
+    import argparse
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--conf", required=True, type=Path, help=f"YAML: {conf_help}")
+    p.add_argument("--out", required=True, type=Path, help=f"output dir (wavs/, {list_name})")
+    p.add_argument("--deb-dir", type=Path, help="where the .deb files are (fetched there if missing; default OUT/debs)")
+    return p

@@ -19,7 +19,6 @@ written last, atomically. Packages reserved for checks outside this project are 
 """
 from __future__ import annotations
 
-import argparse
 import re
 import subprocess
 import sys
@@ -100,10 +99,7 @@ def package_noises(package: str, spec: dict, tree: Path, out: Path, cfg: dict, s
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--conf", required=True, type=Path, help="YAML: packages, licences, categories, test_packages")
-    p.add_argument("--out", required=True, type=Path, help="output dir (wavs/, noise_list.tsv)")
-    p.add_argument("--deb-dir", type=Path, help="where the .deb files are (fetched there if missing; default OUT/debs)")
+    p = deb.arg_parser(__doc__, "packages, licences, categories, test_packages", "noise_list.tsv")
     a = p.parse_args(argv)
     try:
         cfg = load_conf(a.conf)

@@ -17,7 +17,6 @@ are joined, in path order with 0.15-0.4 s pauses, into utterances of up to ``max
 """
 from __future__ import annotations
 
-import argparse
 import re
 import subprocess
 import sys
@@ -50,10 +49,7 @@ def speaker_of(package: str, rel: str, spec: dict, same: dict) -> str | None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--conf", required=True, type=Path, help="YAML: packages, licences, speaker patterns, test_speakers")
-    p.add_argument("--out", required=True, type=Path, help="output dir (wavs/, voice_list.tsv)")
-    p.add_argument("--deb-dir", type=Path, help="where the .deb files are (fetched there if missing; default OUT/debs)")
+    p = deb.arg_parser(__doc__, "packages, licences, speaker patterns, test_speakers", "voice_list.tsv")
     a = p.parse_args(argv)
     try:
         cfg = load_conf(a.conf)
