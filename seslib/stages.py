@@ -131,6 +131,21 @@ def _remove(p: Path) -> None:
         p.unlink()
 
 
+def describe_stage(name: str, command: list[str], inputs=(), outputs=(), config: str = "",
+                   stamp_dir="exp/stages", title: str = "", scratch=()) -> dict:
+    """What :func:`run_stage` would run, as one JSON-able record: the stage's name, title, inputs,
+    config string, outputs, scratch paths, command, and ``state``: ``done`` (it would be skipped:
+    stamp present, inputs and config unchanged; recorded files are not checked) or ``to run``."""
+    stamp = Path(stamp_dir) / f"{name}.done"
+    try:
+        old = json.loads(stamp.read_text(encoding="utf-8")) if stamp.is_file() else {}
+    except json.JSONDecodeError:
+        old = {}
+    done = old.get("fingerprint") == fingerprint(inputs, config)
+    return {"name": name, "title": title, "inputs": list(inputs), "config": config, "outputs": list(outputs),
+            "scratch": list(scratch), "command": list(command), "state": "done" if done else "to run"}
+
+
 def run_stage(name: str, command: list[str], inputs=(), outputs=(), config: str = "",
               stamp_dir="exp/stages", force: bool = False, title: str = "", scratch=()) -> int:
     """Run ``command`` as stage ``name`` unless it is done and unchanged; return its exit code.
@@ -211,6 +226,9 @@ def main(argv=None) -> int:
     p.add_argument("--scratch", nargs="*", default=[],
                    help="working dirs of the stage, set aside before a rebuild (forced, inputs changed, outputs "
                         "damaged) and deleted only when it succeeds")
+    p.add_argument("--dry-run", action="store_true",
+                   help="run nothing: print what the stage would run (one line, 'dry-run: ' and a JSON record "
+                        "of name, title, inputs, config, outputs, scratch, command and state: done or to run)")
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" not in argv:
         p.error("put the command after --")
@@ -219,6 +237,11 @@ def main(argv=None) -> int:
     command = argv[k + 1:]
     if not command:
         p.error("no command after --")
+    if args.dry_run:
+        rec = describe_stage(args.name, command, args.inputs, args.outputs, args.config, args.stamp_dir,
+                             args.title, args.scratch)
+        print("dry-run: " + json.dumps(rec), flush=True)
+        return 0
     return run_stage(args.name, command, args.inputs, args.outputs, args.config, args.stamp_dir,
                      args.force, args.title, args.scratch)
 

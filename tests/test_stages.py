@@ -199,3 +199,22 @@ def test_record_leaves_out_what_later_stages_write_inside(tmp_path):
     (exp / "enh" / "wav.scp").write_text("22")
     assert run_stage("3_train", [sys.executable, "-c", "raise SystemExit(9)"], outputs=[exp / "best.pt0"],
                      scratch=[exp], **kw) == 0  # skipped: its own files are intact
+
+
+def test_dry_run_says_what_would_run_and_runs_nothing(tmp_path, capsys):
+    import json
+    from seslib.stages import main
+    (tmp_path / "in.txt").write_text("v1")
+    args = ["--name", "s", "--stamp-dir", str(tmp_path / "stamps"), "--inputs", str(tmp_path / "in.txt"),
+            "--config", "a", "--outputs", str(tmp_path / "o"), "--dry-run", "--", "touch", str(tmp_path / "o")]
+    assert main(args) == 0
+    rec = json.loads(capsys.readouterr().out.removeprefix("dry-run: "))
+    assert rec["state"] == "to run" and rec["command"] == ["touch", str(tmp_path / "o")] and rec["config"] == "a"
+    assert not (tmp_path / "o").exists() and not (tmp_path / "stamps").exists()
+    assert main([a for a in args if a != "--dry-run"]) == 0 and (tmp_path / "o").is_file()
+    capsys.readouterr()
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out.removeprefix("dry-run: "))["state"] == "done"
+    (tmp_path / "in.txt").write_text("v2")  # an input changed: it would run again
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out.removeprefix("dry-run: "))["state"] == "to run"

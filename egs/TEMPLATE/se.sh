@@ -11,6 +11,7 @@ local_data_opts=     # more options for local/data.sh (e.g. dns_wav2vec2: "--min
 data_inputs=local data_config=   # files and dirs, and an option string, whose change rebuilds stage 0
 train_dir= valid_dir= test_dir=  # your own data dirs (wav.scp noisy, spk1.scp clean): stages 0-1 skipped
 nj=2 force=false seed=1  # parallel jobs; rerun the selected stages even when done; seed of corpus and mixes
+dry_run=false        # run nothing: print each selected stage's inputs, config, outputs and command (JSON lines)
 train_snr="-5 5" test_snr="-5 -5"  # paper, Sec. 3.1: train and valid at uniform -5..5 dB, test at a fixed -5 dB
 test_snrs="0 5"      # extra test sets data/test_snr<X>: the test speech and noise again at X dB, where WER can rank
 snr_variants_of="test test_real"  # the sets mixed again at each of test_snrs (test -> test_snr<X>, T -> T_snr<X>)
@@ -70,6 +71,8 @@ Options:
   --nj N                  parallel jobs (default $nj)
   --force true|false      rebuild the selected stages from scratch, even when done (default $force)
   --seed N                seed of corpus and mixing plans (default $seed)
+  --dry-run true|false    run nothing; print each selected stage as one 'dry-run: {JSON}' line (name, inputs,
+                          config, outputs, command, state: done or to run), as planned from the data now on disk
   --train-snr 'LO HI', --test-snr 'LO HI'  SNR ranges in dB of train/valid and test (default '$train_snr', '$test_snr')
   --test-snrs 'X ...'     extra test sets at these SNRs (default '$test_snrs'; '' for none): the speech and
                           noise of each set of --snr-variants-of mixed again at X dB -> data/test_snr<X>, data/<set>_snr<X>
@@ -128,8 +131,9 @@ choice_options="teacher_features=auto|dumped|online feature_storage=auto|float32
 . utils/lock.sh && recipe_lock exp/run.lock "$command_line"  # one run per recipe dir: a second one exits
 
 src=data/local/$corpus
-force_opt=(); [ "$force" = true ] && force_opt=(--force)
+force_opt=(); [ "$force" = true ] && force_opt=(--force); [ "$dry_run" = true ] && force_opt+=(--dry-run)
 run_stage() { python -m seslib.stages --stamp-dir exp/stages "${force_opt[@]}" "$@"; }
+unstamped() { if [ "$dry_run" = true ]; then run_stage --name "$1" -- "${@:2}"; else "${@:2}"; fi; }  # NAME CMD...
 selected() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 
 own_dirs=false  # bring your own data dirs: validated, linked as data/{train,valid,test}; no stage 0-1
@@ -290,7 +294,7 @@ fi
 
 if selected 7; then
   # shellcheck disable=SC2086
-  python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages "${results_args[@]}" \
+  unstamped 7_results python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages "${results_args[@]}" \
     --sets $(for t in $test_sets; do [[ "$t" == *_snr* ]] || echo "$t"; done) \
     --snr-sets $(for t in $test_sets; do [[ "$t" == *_snr* ]] && echo "$t"; done) \
     --title "Results: corpus $corpus, $([ -f data/test/noise1.scp ] && echo "test sets at $(echo "$test_snr" | awk '$1==$2{print $1; next}{print $1".."$2}') dB SNR" || echo "pre-mixed test set")" \

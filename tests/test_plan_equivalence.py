@@ -1,0 +1,106 @@
+"""The stages a run plans, pinned: ``run.sh --dry-run true`` on a recipe copy whose data dirs are
+stubs (empty files where stages 0-1 would write) prints every stage's name, inputs, config,
+outputs and command; they must equal the records in ``tests/golden/plan_dryrun.json``, written
+from the code before the experiment plan moved from shell globals into plan files.
+
+A change that alters what a default run trains, scores or stamps fails here; when the change is
+meant, regenerate the records (``python tests/test_plan_equivalence.py --write``) and say in the
+commit which stages an existing ``exp/`` reruns.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import ROOT, copy_recipe  # noqa: E402
+
+GOLDEN = Path(__file__).parent / "golden" / "plan_dryrun.json"
+SETS = {"mix": ("train", "valid", "test", "test_heldout", "test_real"),
+        "data": ("test", "test_heldout", "test_real", "test_snr0", "test_snr5", "test_real_snr0", "test_real_snr5")}
+#: option sets of egs/dns_wav2vec2/run.sh: the default paper run, the DNS set-up, and the options that change plans
+CASES = {
+    "mini default": [],
+    "mini corpus ablation": ["--ablation", "base_synthetic base_realvoices base_synthetic_long base_long "
+                                           "base_realvoices_long"],
+    "mini options": ["--modes", "base distill_embed triplet", "--ablation", "base_static base_dynmix",
+                     "--teacher-ablation", "random pretrain", "--teacher-features", "dumped",
+                     "--train-set", "train.max_steps=5", "--pretraining", "pipeline_l1 finetune_l1_teacher",
+                     "--analysis", "false", "--train-seeds", "", "--nproc", "2", "--peers", "rnnoise",
+                     "--snr-systems", "base", "--sphinx-systems", "base", "--heldout-systems", "base triplet"],
+    "dns default": ["--corpus", "dns", "--stage", "1"],
+}
+
+
+def stub_recipe(dst: Path) -> Path:
+    """A recipe copy with empty stand-ins for what stages 0-1 write (sets are found by file names)."""
+    rec = copy_recipe(dst)
+    for corpus in ("mini", "dns"):
+        for s in SETS["mix"]:
+            for f in ("speech.scp", "noise.scp"):
+                (rec / "data" / "local" / corpus / s).mkdir(parents=True, exist_ok=True)
+                (rec / "data" / "local" / corpus / s / f).touch()
+    for s in SETS["data"]:
+        (rec / "data" / s).mkdir(parents=True)
+        (rec / "data" / s / "wav.scp").write_text("u1 a.wav\nu2 b.wav\n")
+        (rec / "data" / s / "noise1.scp").touch()
+    return rec
+
+
+def dry_run(rec: Path, args, env) -> list[dict]:
+    """The stage records of ``run.sh --dry-run true ARGS`` in ``rec``, with the recipe path as <recipe>."""
+    r = subprocess.run(["./run.sh", "--dry-run", "true", *args], cwd=rec, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    text = r.stdout.replace(str(rec.resolve()), "<recipe>").replace(str(rec), "<recipe>")
+    return [json.loads(line[len("dry-run: "):]) for line in text.splitlines() if line.startswith("dry-run: ")]
+
+
+def plans(tmp: Path, env) -> dict:
+    return {case: dry_run(stub_recipe(tmp / str(i)), args, env) for i, (case, args) in enumerate(CASES.items())}
+
+
+def _env():
+    import os
+    e = dict(os.environ)
+    e["PATH"] = str(Path(sys.executable).parent) + os.pathsep + e["PATH"]
+    e["SESLIB_ROOT"] = str(ROOT)
+    return e
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("plans")
+    return tmp, plans(tmp, _env())
+
+
+def test_default_plans_unchanged(planned):
+    """Every stage of each case, in order, with its inputs, config, outputs and command."""
+    want = json.loads(GOLDEN.read_text())
+    got = planned[1]
+    assert list(got) == list(want)
+    for case in want:
+        names = [r["name"] for r in got[case]]
+        assert names == [r["name"] for r in want[case]], case
+        for g, w in zip(got[case], want[case]):
+            assert g == w, f"{case}: stage {w['name']}"
+
+
+def test_dry_run_runs_nothing(planned):
+    rec = planned[0] / "0"  # the default run's copy
+    assert {r["state"] for r in planned[1]["mini default"]} == {"to run"}
+    assert not (rec / "exp" / "stages").exists() or not any((rec / "exp" / "stages").iterdir())
+    assert (rec / "RESULTS.md").read_bytes() == (ROOT / "egs" / "dns_wav2vec2" / "RESULTS.md").read_bytes()
+    assert not list((rec / "exp").glob("*/best.pt")) and not (rec / "exp" / "analysis").exists()
+
+
+if __name__ == "__main__":
+    import tempfile
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: python tests/test_plan_equivalence.py --write   (rewrites " + str(GOLDEN) + ")")
+    with tempfile.TemporaryDirectory() as d:
+        out = plans(Path(d), _env())
+    GOLDEN.parent.mkdir(exist_ok=True)
+    GOLDEN.write_text(json.dumps(out, indent=0) + "\n")
+    print(f"wrote {GOLDEN}: " + ", ".join(f"{k}: {len(v)} stages" for k, v in out.items()))
