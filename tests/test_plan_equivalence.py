@@ -1,13 +1,16 @@
 """The stages a run plans, pinned: ``run.sh --dry-run true`` on a recipe copy whose data dirs are
 stubs (empty files where stages 0-1 would write) prints every stage's name, inputs, config,
 outputs and command; they must equal the records in ``tests/golden/plan_dryrun.json``, written
-from the code before the experiment plan moved from shell globals into plan files.
+from the code before the experiment plan moved from shell globals into plan files. Training
+commands are compared by the config they train with (resolved: defaults, files, includes,
+overrides), not by the files it is read from.
 
 A change that alters what a default run trains, scores or stamps fails here; when the change is
 meant, regenerate the records (``python tests/test_plan_equivalence.py --write``) and say in the
 commit which stages an existing ``exp/`` reruns.
 """
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,12 +52,34 @@ def stub_recipe(dst: Path) -> Path:
     return rec
 
 
+def _config_files(path: str) -> bool:
+    return path.endswith(".yaml") and path.startswith(("conf/train_", "exp/plan/"))
+
+
+def normalise(rec: Path, r: dict) -> dict:
+    """A stage record with its training config resolved (``train_config``: defaults, files, includes
+    and ``--set`` overrides merged) in place of the files it was read from: where configs live may
+    change, what is trained may not."""
+    from seslib.config import load_config
+    cmd = r["command"]
+    if "seslib.bin.train" in cmd:
+        i = cmd.index("--config")
+        k = cmd.index("--set") if "--set" in cmd else len(cmd)
+        r["train_config"] = load_config(rec / cmd[i + 1], cmd[k + 1:])
+        r["command"] = cmd[:i] + cmd[i + 2:k]
+    r["inputs"] = [x for x in r["inputs"] if not _config_files(x)]
+    r["title"] = re.sub(r" \((conf|exp/plan)/[^)]*\.yaml\)$", "", r["title"])
+    r["command"] = [re.sub(r"Training configs: [^;]*;", "Training configs: <files>;", x) for x in r["command"]]
+    return r
+
+
 def dry_run(rec: Path, args, env) -> list[dict]:
     """The stage records of ``run.sh --dry-run true ARGS`` in ``rec``, with the recipe path as <recipe>."""
     r = subprocess.run(["./run.sh", "--dry-run", "true", *args], cwd=rec, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     text = r.stdout.replace(str(rec.resolve()), "<recipe>").replace(str(rec), "<recipe>")
-    return [json.loads(line[len("dry-run: "):]) for line in text.splitlines() if line.startswith("dry-run: ")]
+    return [normalise(rec, json.loads(line[len("dry-run: "):]))
+            for line in text.splitlines() if line.startswith("dry-run: ")]
 
 
 def plans(tmp: Path, env) -> dict:
