@@ -25,7 +25,7 @@ def _flat(cfg: dict, prefix: str = "") -> dict:
 #: constant schedule, whose learning rate does not depend on it; any other key restarts)
 SAFE_TO_CHANGE = ("train.log_every", "train.valid_every", "train.ckpt_every", "train.threads",
                   "train.device",  # a checkpoint written on a GPU resumes on a CPU and the reverse
-                  "train.num_workers")  # batches do not depend on it (seslib.loader)
+                  "train.num_workers")  # batches do not depend on it (seslib.train.loader)
 
 
 def config_changes(old: dict, new: dict, step: int, defaults: dict | None = None) -> tuple[list[str], list[str]]:
@@ -75,10 +75,25 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
-        return torch.load(path, map_location=map_location, weights_only=False)
+        ck = torch.load(path, map_location=map_location, weights_only=False)
     except (OSError, RuntimeError, EOFError, ValueError) as exc:
         raise ValueError(f"checkpoint {path} is damaged and does not load ({type(exc).__name__}: {exc}); "
                          f"the stage that wrote it rebuilds it when run again") from None
+    return upgrade_checkpoint(ck)
+
+
+def upgrade_checkpoint(ck: dict) -> dict:
+    """A checkpoint written before a rename, in today's names (in place): its config's renamed keys
+    (:func:`seslib.config.upgrade_config`), and the best validation score as ``best["score"]``
+    (once ``best["valid_si_sdr"]``, whatever the metric was; ``best["metric"]`` names it)."""
+    from .config import upgrade_config
+    if isinstance(ck, dict) and isinstance(ck.get("config"), dict):
+        upgrade_config(ck["config"])
+    best = ck.get("best") if isinstance(ck, dict) else None
+    if isinstance(best, dict) and "valid_si_sdr" in best:
+        best.setdefault("score", best.pop("valid_si_sdr"))
+        best.setdefault("metric", "si_sdr")
+    return ck
 
 
 def load_model(path, map_location="cpu", teacher=None):

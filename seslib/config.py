@@ -27,14 +27,14 @@ DEFAULTS = {
     "mode": "base",
     "mode_options": {},
     "init": [],                          # [{checkpoint: PATH, parts: [encoder, lstm, ...]}]
-    "teacher": {"path": None, "features": "dumped", "dump_dir": None},
+    "teacher": {"spec": None, "features": "dumped", "dump_dir": None},  # spec: a seslib.teacher spec
     "model": {},
     "optim": {"lr": 1.0e-3, "betas": [0.9, 0.999], "grad_clip": 5.0},
     "scheduler": {"name": "constant"},  # constant (paper) | cosine (to lr * min_factor at max_steps)
     "train": {"batch_size": 8, "crop_seconds": 4.0, "max_steps": 1000, "seed": 1, "log_every": 25,
               "valid_every": 250, "ckpt_every": 250, "valid_max_utts": 0, "threads": 0,
               "device": "auto", "precision": "auto",  # seslib.engine: auto = CUDA when present; bf16 there
-              "num_workers": 0},                      # DataLoader processes preparing batches (seslib.loader)
+              "num_workers": 0},                      # DataLoader processes preparing batches (seslib.train.loader)
     "data": dict(dynamic_mix.DEFAULTS),  # static crops of the training mixtures, or dynamic mixing
     "augment": {},                       # seslib.augment.DEFAULTS-shaped; needs data.dynamic_mixing
 }
@@ -47,7 +47,7 @@ _POSITIVE = {"optim.lr", "optim.grad_clip", "train.crop_seconds"}
 _CHOICES = {"teacher.features": ("dumped", "online"), "scheduler.name": ("constant", "cosine"),
             "train.precision": ("auto", "32", "bf16-mixed", "16-mixed")}
 _PATTERNS = {"train.device": (re.compile(r"^(auto|cpu|cuda(:\d+)?)$"), "auto, cpu, cuda or cuda:N")}
-_TYPES = {"scheduler.min_factor": 0.1, "teacher.path": "", "teacher.dump_dir": ""}  # where the default says nothing
+_TYPES = {"scheduler.min_factor": 0.1, "teacher.spec": "", "teacher.dump_dir": ""}  # where the default says nothing
 _FIXED_LENGTH = {"optim.betas", "data.snr", "data.level"}
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
@@ -169,10 +169,27 @@ def _deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
+#: keys renamed since checkpoints were first written: old -> new (:func:`upgrade_config`)
+RENAMED = {"teacher.path": "teacher.spec"}
+
+
+def upgrade_config(cfg: dict) -> dict:
+    """A checkpoint's config with the keys of :data:`RENAMED` under their new names (in place)."""
+    for old, new in RENAMED.items():
+        (s, k), (_, k2) = old.split("."), new.split(".")
+        if isinstance(cfg.get(s), dict) and k in cfg[s]:
+            cfg[s].setdefault(k2, cfg[s].pop(k))
+    return cfg
+
+
 def merge_config(base: dict, override: dict) -> dict:
     """Recursive dict merge; unknown top-level or section keys are an error."""
     out = copy.deepcopy(base)
     for k, v in override.items():
+        renamed = [new for old, new in RENAMED.items() if old.split(".")[0] == k and isinstance(v, dict)
+                   and old.split(".")[1] in v]
+        if renamed:
+            raise ConfigError(f"{', '.join(o for o in RENAMED if o.split('.')[0] == k)} is now called {renamed[0]}")
         if k not in out:
             raise ConfigError(f"unknown config key '{k}'; known: {sorted(out)}")
         if k == "augment":  # nested; its keys are checked by seslib.augment.merge_defaults; null: none
@@ -235,14 +252,16 @@ def _origins(part: dict, source: str, origin: dict) -> None:
 
 
 def load_config(path, sets=()) -> dict:
-    """The effective config: :data:`DEFAULTS`, then ``path`` (and its includes), then the
-    ``--set`` overrides, each checked (:func:`check_part`, :func:`check_config`).
+    """The effective config: :data:`DEFAULTS`, then ``path`` (and its includes; a list of files
+    is merged in order, e.g. a recipe's shared file and a system's own), then the ``--set``
+    overrides, each checked (:func:`check_part`, :func:`check_config`).
 
     Raises:
         ConfigError: naming the file, the key and the value.
     """
     cfg, origin = DEFAULTS, {}
-    parts = read_config_file(path) if path else []
+    paths = ([path] if path else []) if isinstance(path, (str, os.PathLike)) else list(path or [])
+    parts = [part for p in paths for part in read_config_file(p)]
     for source, part in parts + [("--set", parse_set(sets))]:
         part = check_part(part, source)
         try:
@@ -254,4 +273,26 @@ def load_config(path, sets=()) -> dict:
     return cfg
 
 
-__all__ = ["DEFAULTS", "ConfigError", "load_config", "merge_config", "parse_set", "read_config_file"]
+def load_sections(defaults: dict, path=None, sets=(), strict=()) -> dict:
+    """A config of sections without a schema (e.g. the offline teacher's pre-training): ``defaults``,
+    then the YAML file ``path`` (and its includes), then ``--set`` values; a section not in
+    ``defaults`` is an error, and so is a key not in a section named in ``strict``, naming both.
+
+    Raises:
+        ConfigError: naming the file (or ``--set``), the section and the key.
+    """
+    cfg = copy.deepcopy(defaults)
+    parts = read_config_file(path) if path else []
+    for source, part in parts + [("--set", parse_set(sets))]:
+        for section, values in part.items():
+            if section not in cfg:
+                raise ConfigError(f"{source}: unknown config section '{section}'; known: {sorted(cfg)}")
+            bad = sorted(set(values) - set(cfg[section])) if section in strict else []
+            if bad:
+                raise ConfigError(f"{source}: unknown {section} keys {bad}; known: {sorted(cfg[section])}")
+            cfg[section].update(values)
+    return cfg
+
+
+__all__ = ["DEFAULTS", "RENAMED", "ConfigError", "load_config", "load_sections", "merge_config", "parse_set",
+           "read_config_file", "upgrade_config"]

@@ -87,7 +87,7 @@ def _read_wrapped(path: str, length: int, start: int, n: int) -> np.ndarray:
 
 
 class DynamicMixer:
-    """Batches of mixtures made on the fly; the same interface as :class:`seslib.trainer.CropSampler`.
+    """Batches of mixtures made on the fly; the same interface as :class:`seslib.train.crops.CropSampler`.
 
     Args:
         data_dir: training data dir (see :func:`mixing_sources`).

@@ -2,7 +2,7 @@
 
 Device placement, mixed precision (autocast, the fp16 gradient scaler) and the process group
 come from Lightning Fabric (``lightning-fabric``), which its authors test on GPUs; seslib keeps
-its own loop, checkpoints, logs and exact resume (:mod:`seslib.trainer`). This module turns
+its own loop, checkpoints, logs and exact resume (:mod:`seslib.train.trainer`). This module turns
 the config's ``train.device`` and ``train.precision`` and the environment that ``torchrun``
 (or ``utils/slurm_torchrun.sh``) sets into a :class:`lightning_fabric.Fabric`:
 

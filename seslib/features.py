@@ -17,7 +17,7 @@ A job writes its ark under the final name, then its scp to a temporary file rena
 place: a job's scp exists only when its ark is complete, and a rerun skips those jobs.
 
 Reading for training (:class:`DumpedFeatures`): a crop starting at sample ``off`` (a
-multiple of the 320-sample hop, see :class:`seslib.trainer.CropSampler`'s ``align``)
+multiple of the 320-sample hop, see :class:`seslib.train.crops.CropSampler`'s ``align``)
 takes frames ``[off / 320, off / 320 + T)`` of the whole-utterance features, zero-padded
 past the utterance end. :class:`OnlineFeatures` instead runs the teacher on the crop
 itself (for dynamic mixing, or sets too large to dump); its frames then see only the

@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 from .fileutil import lock_fds
+from .progress import JobProgress
 
 
 class Backend:
@@ -85,49 +86,6 @@ def _command_string(args: list[str]) -> str:
     return " ".join(a if re.fullmatch(r"[\w@%+=:,./-]+", a) else shlex.quote(a) for a in args)
 
 
-_TQDM = re.compile(r"(\d+)%\|[^|]*\|\s*(\d+/\d+)")
-
-
-def _job_progress(log_path: Path) -> str:
-    """The last tqdm status ("45% 18/40") a job wrote to its log, or ""."""
-    try:
-        with open(log_path, "rb") as f:
-            f.seek(max(0, log_path.stat().st_size - 4096))
-            tail = f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    for seg in reversed(re.split(r"[\r\n]", tail)):
-        m = _TQDM.search(seg)
-        if m:
-            return f"{m.group(1)}% {m.group(2)}"
-    return ""
-
-
-class _Progress:
-    """Prints how far the jobs are, from their logs: on a terminal one updating line,
-    otherwise a line every ``interval`` seconds when something changed."""
-
-    def __init__(self, name: str, total: int, interval: float | None = None):
-        self.name, self.total = name, total
-        self.tty = sys.stderr.isatty()
-        self.interval = interval if interval is not None else (1.0 if self.tty else 30.0)
-        self.last, self.last_t = "", 0.0
-
-    def update(self, done: int, running: dict, final: bool = False) -> None:
-        now = time.time()
-        if not final and now - self.last_t < self.interval:
-            return
-        parts = [f"{j}: {p}" for j, (_, lp, _) in sorted(running.items()) if (p := _job_progress(lp))]
-        line = f"launch {self.name}: {done}/{self.total} jobs done" + ("; " + ", ".join(parts) if parts else "")
-        if line != self.last or final:
-            if self.tty:
-                print("\r" + line[:150].ljust(150), end="\n" if final else "", file=sys.stderr, flush=True)
-            elif self.total > 1 or parts:
-                print(line, file=sys.stderr, flush=True)
-            self.last = line
-        self.last_t = now
-
-
 def job_commands(job_spec, log_template: str, command: list[str]) -> dict[int, tuple[str, Path]]:
     """Per job index: (its command line, its log path), with the job variable substituted."""
     var, lo, hi = job_spec if job_spec else ("JOB", 1, 1)
@@ -153,7 +111,7 @@ def run_jobs(job_spec, log_template: str, command: list[str], backend: str = "lo
     running: dict[int, tuple] = {}
     failed: list[int] = []
     total = len(jobs)
-    meter = _Progress(log_template, total) if progress else None
+    meter = JobProgress(log_template, total) if progress else None
     try:
         _run_local(be, jobs, pending, running, failed, max_jobs_run, meter)
     except BaseException:  # Ctrl-C, SIGTERM: stop what runs, and say so in its log
@@ -223,7 +181,7 @@ def run_module_jobs(module: str, args: list[str], nj: int, out_dir, name: str) -
     whether every job succeeded. (How the seslib CLIs split a data dir over jobs.)
 
     The backend and its options come from the environment variable ``SESLIB_LAUNCH`` (the
-    launcher's own options, e.g. ``--backend slurm --slurm-config conf/slurm.yaml``, which a
+    launcher's own options, e.g. ``--backend slurm --slurm-config $SESLIB_ROOT/conf/slurm.yaml``, which a
     recipe's ``cmd.sh`` exports); unset: local jobs."""
     import logging
     out_dir = Path(out_dir)
@@ -259,7 +217,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="most jobs running at once (default: local: number of CPU cores; slurm: no limit)")
     p.add_argument("--no-progress", action="store_true", help="do not print the jobs' progress")
     g = p.add_argument_group("slurm backend")
-    g.add_argument("--slurm-config", help="YAML of sbatch settings (egs/*/conf/slurm.yaml documents the keys)")
+    g.add_argument("--slurm-config",
+                   help="YAML of sbatch settings (conf/slurm.yaml at the top of the repository documents the keys)")
     g.add_argument("--gpus", type=int, help="GPUs per task (overrides the config)")
     g.add_argument("--mem", help="memory per task, e.g. 8G (overrides the config)")
     g.add_argument("--time", help="time limit per task, e.g. 4:00:00 (overrides the config)")

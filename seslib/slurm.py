@@ -30,6 +30,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from .progress import JobProgress
+
 #: settings of a Slurm config file and their sbatch options
 SETTINGS = {"partition": "--partition", "time": "--time", "mem": "--mem", "gpus": "--gpus-per-task",
             "cpus_per_task": "--cpus-per-task", "nodes": "--nodes"}
@@ -123,7 +125,6 @@ class SlurmBackend:
                 raise RuntimeError(f"the slurm backend needs {tool} on the PATH (Slurm client tools)")
 
     def run_array(self, jobs: dict, log_template: str, max_jobs_run: int | None, progress: bool) -> list[int]:
-        from .launcher import _Progress
         first_log = jobs[min(jobs)][1]
         qdir = first_log.parent / "q"
         qdir.mkdir(parents=True, exist_ok=True)
@@ -145,7 +146,7 @@ class SlurmBackend:
         if r.returncode != 0:
             raise RuntimeError(f"sbatch failed ({' '.join(cmd)}): {r.stderr.strip() or r.stdout.strip()}")
         job_id = r.stdout.strip().split(";")[0]
-        meter = _Progress(f"{log_template} (Slurm job {job_id})", len(jobs)) if progress else None
+        meter = JobProgress(f"{log_template} (Slurm job {job_id})", len(jobs)) if progress else None
         try:
             return self._wait(job_id, jobs, meter)
         except BaseException:

@@ -97,9 +97,13 @@ def env():
 
 
 def copy_recipe(dst: Path) -> Path:
-    """A copy of the recipe dir (scripts and conf) whose outputs stay in ``dst``."""
+    """A copy of the recipe dir (scripts and conf) whose outputs stay in ``dst``, with the test-size
+    configs of ``tests/conf`` (``--train-conf-tag tiny``, ``--mini-conf conf/data_mini_tiny.yaml``,
+    ``--teacher-conf conf/teacher_tiny.yaml``) in its ``conf``."""
     shutil.copytree(RECIPE, dst, symlinks=False, ignore=shutil.ignore_patterns("data", "exp", "dump", "utils"))
     (dst / "utils").symlink_to(ROOT / "utils")
+    for f in (ROOT / "tests" / "conf").glob("*.yaml"):
+        shutil.copyfile(f, dst / "conf" / f.name)
     return dst
 
 

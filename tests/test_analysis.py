@@ -13,7 +13,7 @@ from seslib.bin import train
 from seslib.checkpoint import load_model
 from seslib.modes.distill_student import l1_cosine
 from seslib.teacher import Teacher
-from seslib.trainer import Trainer
+from seslib.train.trainer import Trainer
 
 
 def test_lag_statistics_by_hand():
@@ -94,7 +94,7 @@ def test_student_loss_by_hand():
 
 
 def test_student_trains_and_becomes_a_teacher(corpus, tiny_teacher_dir, tmp_path):
-    cfg = train.load_config(None, ["mode=distill_student", f"teacher.path={tiny_teacher_dir}", "teacher.features=online",
+    cfg = train.load_config(None, ["mode=distill_student", f"teacher.spec={tiny_teacher_dir}", "teacher.features=online",
                                    "model.channels=[4,6,8,8,8]", "train.batch_size=2", "train.crop_seconds=0.5",
                                    "train.max_steps=2", "train.valid_every=2", "train.ckpt_every=2",
                                    "train.valid_max_utts=2", "train.threads=1", "train.log_every=1"])
@@ -135,51 +135,12 @@ def _scores(path, si_sdr, words=10):
     (path / "scores.tsv").write_text("\n".join(lines) + "\n")
 
 
-def test_describe_plans_the_analysis_and_the_seed_spread(tmp_path, capsys):
-    from seslib.bin import describe_systems
-    conf = tmp_path / "conf"
-    conf.mkdir()
-    for name, text in {"base": "mode: base\n", "good": "mode: base\n", "same": "mode: base\n",
-                       "student": "mode: distill_student\n",
-                       "pretrain_dec_teacher": "mode: pretrain_dec_teacher\nmodel: {bridge: teacher, skips: duplicate}\n",
-                       "resynth_student": "mode: pretrain_dec_teacher\nteacher: {path: exp/student/best.pt}\n"
-                                          "model: {bridge: teacher, skips: duplicate}\ntrain: {max_steps: 0}\n"
-                                          "init: [{checkpoint: exp/pretrain_dec_teacher/best.pt, parts: [decoders]}]\n"}.items():
-        (conf / f"train_{name}_x.yaml").write_text(text)
-    rng = np.random.default_rng(0)
-    base = rng.normal(2, 3, 100)
-    _scores(tmp_path / "exp" / "base" / "score_test", base)
-    _scores(tmp_path / "exp" / "good" / "score_test", base + 0.5 + rng.normal(0, 0.2, 100))
-    noise = rng.normal(0, 0.2, 50)
-    _scores(tmp_path / "exp" / "same" / "score_test", base + np.concatenate([noise, -noise]))
-    args = ["--conf-dir", str(conf), "--tag", "x", "--corpus", "mini", "--recipe-dir", str(tmp_path),
-            "--ablation", "", "--teacher-ablation", "", "--teacher", "whisper-tiny.en", "--pretraining", "",
-            "--modes", "base good same", "--train-seeds", "2 3"]
-    assert describe_systems.main(args) == 0
-    out = capsys.readouterr().out
-    # the decoder fed the student's embeddings comes after the student and the decoder it copies
-    assert "systems='base good same student pretrain_dec_teacher resynth_student'" in out
-    assert "seed_runs='base_seed2 base_seed3 good_seed2 good_seed3'" in out  # 'same' does not differ
-    assert "[base_seed2]='--set train.seed=2'" in out and "[good_seed3]='--set train.seed=3'" in out
-    # the fixed teacher is kept (no --set teacher.path), is a stage input, and the main teacher is not
-    assert "[resynth_student]=''" in out and "exp/student/best.pt'" in out
-    assert "[resynth_student]=spk1.scp" in out and "[student]='--set teacher.path=whisper-tiny.en" in out
-    assert "--source student=exp/student/best.pt" in out and "--reference teacher" in out
-    assert "--seed-row Base 'exp/base exp/base_seed2 exp/base_seed3'" in out
-    assert "exp/resynth_student/best.pt" not in out.split("results_args=")[1].split("\n")[0]  # in no table
-    assert describe_systems.main(args + ["--seed-systems", "same"]) == 0
-    # Base, the spread's reference, comes with any list
-    assert "seed_runs='base_seed2 base_seed3 same_seed2 same_seed3'" in capsys.readouterr().out
-    assert describe_systems.main(args + ["--seed-systems", "nope"]) == 1
-    assert "not trained by this run" in capsys.readouterr().err
-
-
 def test_seed_table_calls_a_difference_real_only_beyond_the_seed_spread(tmp_path, monkeypatch):
     """Seeds of Base at 1.0..1.4 dB; A at 2.0..2.2 (separate); B at 1.3..1.6 (its first seed, +0.3 dB, differs from
     Base's by the bootstrap, but the seed ranges overlap)."""
     import json
 
-    from seslib.bin.results_stats import intervals_section, seed_section
+    from seslib.recipe.report.stats import intervals_section, seed_section
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(0)
     utt = rng.normal(0, 3, 200)
@@ -203,7 +164,7 @@ def test_seed_table_calls_a_difference_real_only_beyond_the_seed_spread(tmp_path
     md = "\n".join(intervals_section(comps, "test", rows[0][1].split()))  # Base's seeds span 0.40 dB
     line = {r.split(" | ")[0][2:]: r for r in md.splitlines() if r.startswith("| ")}
     assert "(0.40 dB)" in md and line["A"].endswith("| 200 | yes |") and line["B"].endswith("| 200 | no |")
-    from seslib.bin.results_stats import seed_cost
+    from seslib.recipe.report.stats import seed_cost
     stamps = tmp_path / "stages"
     stamps.mkdir()
     for name, sec in (("3_train_base_seed2", 300), ("3_train_base_seed3", 330), ("3_train_base", 999),
@@ -214,12 +175,12 @@ def test_seed_table_calls_a_difference_real_only_beyond_the_seed_spread(tmp_path
 
 
 def test_corpus_and_real_recording_tables(tmp_path):
-    """results_corpus: each row's gain over the noisy input is the mean of the per-utterance
+    """seslib.recipe.report.corpus: each row's gain over the noisy input is the mean of the per-utterance
     differences, with its interval; the real-recording table shows the SNR copies every row has."""
     import json
 
-    from seslib.bin.results import _summary
-    from seslib.bin.results_corpus import corpus_section, real_section
+    from seslib.recipe.report.tables import _summary
+    from seslib.recipe.report.corpus import corpus_section, real_section
     rng = np.random.default_rng(3)
     noisy = rng.normal(-5, 2, 40)
     gain = {"noisy": 0.0, "a": 0.5, "c": 3.0}

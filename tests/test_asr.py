@@ -86,7 +86,7 @@ def test_whisper_and_sphinx_recognise_real_speech(fox):
 
 
 def test_rank_agreement_of_an_error_rate_with_stoi():
-    from seslib.bin.results_wer import rank_agreement
+    from seslib.recipe.report.wer import rank_agreement
     rows = [{"wer": 10.0, "stoi": 0.9}, {"wer": 20.0, "stoi": 0.8}, {"wer": 30.0, "stoi": 0.7}]
     assert rank_agreement(rows) == "ρ = +1.00 (3 rows)"
     assert rank_agreement([dict(r, wer=100 - r["wer"]) for r in rows]) == "ρ = -1.00 (3 rows)"

@@ -134,9 +134,10 @@ def test_fake_dns_tree_and_the_dns_path_stages_0_to_5(tmp_path, env, tiny_teache
     assert json.loads((dump / "meta.json").read_text())["storage"] == "two-byte"
     assert sorted(p.name for p in dump.glob("*.scp")) == ["clean_last.scp"]
     stamp = json.loads((rec / "exp" / "stages" / "3_train_distill_embed.done").read_text())
-    assert "features=dumped" in stamp["config"] and "train.max_steps=2" in stamp["config"]
+    assert "exp/plan/train/distill_embed.yaml" in stamp["command"]  # the resolved config: the stage's input
     import yaml
     used = yaml.safe_load((rec / "exp" / "distill_embed" / "config.yaml").read_text())
+    assert used["teacher"]["features"] == "dumped" and used["train"]["max_steps"] == 2
     assert used["train"]["batch_size"] == 2 and used["optim"]["lr"] == 1e-3  # the dns config, overridden
     for s in ("base", "distill_embed"):
         assert json.loads((rec / "exp" / s / "score_test" / "summary.json").read_text())["utterances"] == 3

@@ -15,7 +15,7 @@ from seslib import audio, augment
 from seslib.bin import make_rirs, train
 from seslib.data import DataDirError
 from seslib.dynamic_mix import DynamicMixer, mixing_sources
-from seslib.trainer import Trainer
+from seslib.train.trainer import Trainer
 
 SR = 16000
 TINY = ["model.channels=[4,6,8,8,8]", "train.batch_size=2", "train.crop_seconds=0.5", "train.log_every=1",
@@ -208,10 +208,10 @@ def test_training_config_errors(dirs, tmp_path, tiny_teacher_dir):
     with pytest.raises(ValueError, match="needs data.dynamic_mixing"):
         Trainer(train.load_config(None, TINY + ["augment={speed: {prob: 0.5}}"]), tr, va, tmp_path / "x")
     with pytest.raises(ValueError, match="teacher.features: online"):
-        Trainer(train.load_config(None, TINY + DYN + ["mode=distill_embed", f"teacher.path={tiny_teacher_dir}",
+        Trainer(train.load_config(None, TINY + DYN + ["mode=distill_embed", f"teacher.spec={tiny_teacher_dir}",
                                                       "teacher.dump_dir=/nonexistent"]), tr, va, tmp_path / "y")
     # online teacher features work with dynamic mixing
-    t = Trainer(train.load_config(None, TINY + DYN + ["mode=distill_embed", f"teacher.path={tiny_teacher_dir}",
+    t = Trainer(train.load_config(None, TINY + DYN + ["mode=distill_embed", f"teacher.spec={tiny_teacher_dir}",
                                                       "teacher.features=online", "train.max_steps=1"]),
                 tr, va, tmp_path / "z")
     assert t.train()["step"] == 1

@@ -12,7 +12,9 @@ from seslib.features import OnlineFeatures
 from seslib.models import GCRN
 from seslib.modes import MODES, get_mode
 from seslib.teacher import Teacher
-from seslib.trainer import CropSampler, Trainer, seed_everything
+from seslib.train.crops import CropSampler
+from seslib.train.state import seed_everything
+from seslib.train.trainer import Trainer
 
 TINY = ["model.channels=[4,6,8,8,8]", "train.batch_size=2", "train.crop_seconds=0.5", "train.log_every=1",
         "train.valid_every=2", "train.ckpt_every=2", "train.valid_max_utts=2", "train.threads=1"]
@@ -152,7 +154,7 @@ def test_gpu_smoke(dirs, tmp_path, tiny_teacher_dir):
     for mode in ("base", "distill_embed"):
         sets = TINY + ["train.max_steps=2", "train.device=cuda", "train.precision=auto", f"mode={mode}"]
         if mode != "base":
-            sets += [f"teacher.path={tiny_teacher_dir}", "teacher.features=online"]
+            sets += [f"teacher.spec={tiny_teacher_dir}", "teacher.features=online"]
         t = Trainer(train.load_config(None, sets), tr, va, tmp_path / mode)
         assert t.device.type == "cuda" and next(t.model.parameters()).device.type == "cuda"
         t.train()
@@ -165,7 +167,7 @@ def test_gpu_smoke(dirs, tmp_path, tiny_teacher_dir):
 def test_batches_and_weights_do_not_depend_on_the_worker_count(dirs, tmp_path, dynamic):
     """DataLoader workers prepare the batches (dynamic mixing included): 0 and 2 workers give the
     same batches and the same weights, and the global RNG (saved for exact resume) is untouched."""
-    from seslib.loader import StepBatches, step_loader
+    from seslib.train.loader import StepBatches, step_loader
     tr, va = dirs
     sets = TINY + ["train.max_steps=3"] + (["data.dynamic_mixing=true"] if dynamic else [])
     weights = {}

@@ -10,7 +10,7 @@ import soundfile as sf
 from seslib import audio, peers
 from seslib.bin import enhance, mix_data, results, score, train
 from seslib.data import read_kv, validate_data_dir
-from seslib.trainer import Trainer
+from seslib.train.trainer import Trainer
 
 TINY = ["model.channels=[4,6,8,8,8]", "train.batch_size=2", "train.crop_seconds=0.5", "train.max_steps=2",
         "train.valid_every=2", "train.ckpt_every=2", "train.valid_max_utts=2", "train.threads=1"]
@@ -220,13 +220,13 @@ def test_teacher_ablation_and_content_check_sections(tmp_path, monkeypatch):
 
     import torch
 
-    from seslib.bin.results_teacher import content_check_section, teacher_ablation_section
+    from seslib.recipe.report.teacher import content_check_section, teacher_ablation_section
     monkeypatch.chdir(tmp_path)
     scores = {"base": (2.0, 0.80, 5.0), "real": (2.5, 0.85, 7.5), "twin": (2.1, 0.80, 6.0)}
     rows = []
     for name, teacher in (("base", None), ("real", "whisper-tiny.en"), ("twin", "random:whisper-tiny.en"),
                           ("pre", str(tmp_path / "exp" / "teacher" / "teacher"))):
-        torch.save({"config": {"mode": "base" if teacher is None else "distill_embed", "teacher": {"path": teacher}},
+        torch.save({"config": {"mode": "base" if teacher is None else "distill_embed", "teacher": {"spec": teacher}},
                     "best": {"step": 100, "valid_si_sdr": 4.0}}, tmp_path / f"{name}.pt")
         rows.append(("Base" if teacher is None else "Distillation Embed.", name, str(tmp_path / f"{name}.pt")))
     summary = lambda d, s: dict(zip(("pesq", "stoi", "si_sdr", "wer"), (*scores.get(d, (1.0, 0.5, 0.0)), 50.0)))  # noqa
@@ -247,7 +247,7 @@ def test_teacher_ablation_and_content_check_sections(tmp_path, monkeypatch):
 
 
 def test_stage_totals_count_this_tables_systems_only(tmp_path):
-    from seslib.bin.results import stage_totals
+    from seslib.recipe.report.tables import stage_totals
     for name, sec in [("0_sources", 60), ("2_teacher", 120), ("3_train_base", 300), ("3_train_base_long", 900),
                       ("4_enhance_base_test", 30), ("4_enhance_base_long_test", 33), ("4_enhance_rnnoise_test_heldout", 6),
                       ("5_score_peer_rnnoise_test", 90), ("5_score_base_long_test", 99), ("5_score_noisy_test", 114)]:

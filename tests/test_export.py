@@ -11,7 +11,7 @@ from seslib.bin import export as export_cli
 from seslib.data import read_kv
 from seslib.export import OnnxStep, StreamingStep, check_streamable, export_onnx, run_steps, state_shapes, torch_step
 from seslib.models import GCRN
-from seslib.trainer import Trainer
+from seslib.train.trainer import Trainer
 
 
 def _model(seed=0, **kw):

@@ -13,7 +13,7 @@ from seslib.bin import dump_features, mix_data
 from seslib.data import read_kv
 from seslib.features import DumpedFeatures, OnlineFeatures
 from seslib.teacher import Teacher
-from seslib.trainer import CropSampler
+from seslib.train.crops import CropSampler
 
 
 @pytest.fixture
@@ -115,21 +115,6 @@ def test_dump_only_the_streams_asked_for(data_dir, tiny_teacher_dir, tmp_path):
     assert not (out / "clean_all").exists() and not (out / "noisy_last").exists()
     f = DumpedFeatures(out, ["clean_last", "noisy_all"])
     assert f.meta["num_hidden"] == 3
-
-
-def test_plan_dumps_the_streams_its_systems_read(tmp_path, capsys):
-    """Stage 2 dumps for each teacher only the streams of the systems that read dumped features."""
-    from seslib.bin import describe_systems
-    for name, text in {"distill_embed": "mode: distill_embed\n", "triplet_ws": "mode: triplet_ws\n",
-                       "base": "mode: base\n"}.items():
-        (tmp_path / f"train_{name}_x.yaml").write_text(text)
-    args = ["--conf-dir", str(tmp_path), "--tag", "x", "--corpus", "toy", "--recipe-dir", str(tmp_path),
-            "--ablation", "", "--teacher-ablation", "", "--teacher", "whisper-tiny.en", "--analysis", "false",
-            "--pretraining", "", "--peers", "", "--teacher-features", "dumped"]
-    assert describe_systems.main(args + ["--modes", "base distill_embed triplet_ws"]) == 0
-    assert "declare -gA t_streams=([whisper-tiny.en]='clean_all clean_last noisy_all')" in capsys.readouterr().out
-    assert describe_systems.main(args + ["--modes", "base distill_embed"]) == 0
-    assert "declare -gA t_streams=([whisper-tiny.en]=clean_last)" in capsys.readouterr().out
 
 
 def test_compressed_storage_is_smaller_and_close(data_dir, tiny_teacher_dir, tmp_path):

@@ -45,11 +45,10 @@ def test_max_jobs_run_limits_concurrency(tmp_path, env):
 
 
 def test_progress_is_read_from_job_logs(tmp_path):
-    from seslib.launcher import _job_progress
+    from seslib.progress import job_progress
     p = tmp_path / "x.log"
     p.write_text("start\rtts job 1:  10%|#   | 4/40 [00:01<00:09]\rtts job 1:  45%|####  | 18/40 [00:05<00:06]")
-    assert _job_progress(p) == "45% 18/40"
-    assert sys.executable
+    assert job_progress(p) == "45% 18/40"
 
 
 def test_sigterm_stops_running_jobs(tmp_path, env):

@@ -12,7 +12,7 @@ from seslib.models import GCRN
 from seslib.models.concat import ConcatGCRN
 from seslib.modes import MODES, get_mode
 from seslib.teacher import Teacher
-from seslib.trainer import Trainer
+from seslib.train.trainer import Trainer
 
 TABLE1 = ["base", "concat", "concat_ws", "distill_embed", "distill_embed_ws", "distill_output",
           "adversarial", "adversarial_ws", "triplet", "triplet_ws"]
@@ -21,7 +21,7 @@ TINY = ["model.channels=[4,6,8,8,8]", "train.batch_size=2", "train.crop_seconds=
 
 
 def _cfg(mode, corpus, teacher_dir, *sets):
-    return train.load_config(None, TINY + [f"mode={mode}", f"teacher.path={teacher_dir}",
+    return train.load_config(None, TINY + [f"mode={mode}", f"teacher.spec={teacher_dir}",
                                            f"teacher.dump_dir={corpus / 'dump'}"] + list(sets))
 
 

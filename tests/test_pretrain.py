@@ -12,7 +12,7 @@ from seslib.models import GCRN
 from seslib.models.resynth import TeacherResynth
 from seslib.modes import get_mode
 from seslib.teacher import Teacher
-from seslib.trainer import Trainer
+from seslib.train.trainer import Trainer
 
 CH = [4, 6, 8, 8, 8]  # bottleneck 8 channels x 7 bins = 56
 TINY = ["model.channels=[4,6,8,8,8]", "train.batch_size=2", "train.crop_seconds=0.5", "train.log_every=1",
@@ -109,7 +109,7 @@ def test_duplicate_skips_pipeline_is_decoder_on_projected_encoder():
 
 
 def _cfg(mode, teacher_dir, *sets):
-    return train.load_config(None, TINY + [f"mode={mode}", f"teacher.path={teacher_dir}"] + list(sets))
+    return train.load_config(None, TINY + [f"mode={mode}", f"teacher.spec={teacher_dir}"] + list(sets))
 
 
 def test_pretraining_chain_on_the_tiny_corpus(corpus, tiny_teacher_dir, tmp_path):
@@ -167,42 +167,6 @@ def test_init_refuses_what_does_not_fit(tmp_path):
     assert init_from(dst, [{"checkpoint": str(tmp_path / "a.pt"), "parts": ["lstm"]}]) == [f"lstm from {tmp_path / 'a.pt'}"]
     assert all(torch.equal(dst.state_dict()[k], v) for k, v in src.state_dict().items() if k.startswith("lstm"))
     assert not torch.equal(dst.out[0].weight, src.out[0].weight)
-
-
-def test_describe_systems_puts_what_init_reads_first(tmp_path, capsys, monkeypatch):
-    from seslib.bin import describe_systems
-    for name, text in {"enc": "mode: pretrain_enc_l1\n",
-                       "dec": "mode: pretrain_dec_frozen\ninit: [{checkpoint: exp/enc/best.pt, parts: [encoder]}]\n",
-                       "ft": "mode: base\ninit: [{checkpoint: exp/dec/best.pt, parts: [encoder]}]\n",
-                       "loop": "mode: base\ninit: [{checkpoint: exp/loop/best.pt, parts: [encoder]}]\n"}.items():
-        (tmp_path / f"train_{name}_x.yaml").write_text(text)
-    args = ["--conf-dir", str(tmp_path), "--tag", "x", "--corpus", "mini", "--recipe-dir", str(tmp_path),
-            "--ablation", "", "--teacher-ablation", "", "--teacher", "whisper-tiny.en", "--analysis", "false"]
-    assert describe_systems.main(args + ["--modes", "", "--pretraining", "ft"]) == 0
-    out = capsys.readouterr().out
-    assert "systems='enc dec ft'" in out and "enhance_systems='dec ft'" in out
-    assert "[dec]='" in out and "exp/enc/best.pt'" in out  # the stage of dec reads enc's checkpoint
-    assert "--pretrain-row 'L1 / Frozen'" not in out and "--pretrain-row dec exp/dec" in out
-    assert "--finetune-row ft exp/ft" in out
-    # extra SNR sets: only the --snr-systems, with the noisy input but not the clean speech (the same at every SNR)
-    assert describe_systems.main(args + ["--modes", "", "--pretraining", "ft", "--test-sets",
-                                         "test test_heldout test_snr0", "--snr-systems", "ft enc"]) == 0
-    out = capsys.readouterr().out
-    assert "declare -gA set_systems=([test]='dec ft' [test_heldout]='' [test_snr0]=ft)" in out
-    assert "declare -gA set_refs=([test]='clean noisy' [test_heldout]='clean noisy' [test_snr0]=noisy)" in out
-    assert "[ft]='whisper sphinx_per'" in out and "[clean]='whisper sphinx'" in out  # Tables 2-3: + phone errors
-    # a score's config names the decoding and the recognisers
-    assert "[ft]='asr= decoding=beam_size=1, no_repeat_ngram_size=3 recognisers=whisper sphinx_per'" in out
-    assert "score_cfg_whisper='asr= decoding=beam_size=1, no_repeat_ngram_size=3'" in out
-    assert "--trained enc" in out  # trained, in no table: its time still counts
-    # the historical defaults (greedy, Whisper only) keep the config of stamps written before them
-    import seslib.asr
-    monkeypatch.setattr(seslib.asr, "DECODE", {"beam_size": 1})
-    assert describe_systems.main(args + ["--modes", "", "--pretraining", "ft"]) == 0
-    assert "score_cfg_whisper=asr=\n" in capsys.readouterr().out
-    assert "--snr-row 'Noisy input' exp/noisy --snr-row ft exp/ft" in out
-    assert describe_systems.main(args + ["--modes", "", "--pretraining", "loop"]) == 1
-    assert "in a loop: loop -> loop" in capsys.readouterr().err
 
 
 def test_compressed_spectral_loss_by_hand():

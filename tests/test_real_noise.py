@@ -168,7 +168,7 @@ def test_recipe_mixes_real_sources_and_holds_out_test_real(tmp_path, env):
     (rec / "conf" / "voices_t.yaml").write_text(
         "max_seconds: 3.0\nmin_seconds: 1.5\npackages:\n  kid-words: {licence: GPL-2+, speaker: 'kid/([^/]+)/'}\n"
         "test_speakers: [kid_de]\n")
-    (rec / "conf" / "data_t.yaml").write_text((RECIPE / "conf" / "data_mini_tiny.yaml").read_text() + (
+    (rec / "conf" / "data_t.yaml").write_text((ROOT / "tests" / "conf" / "data_mini_tiny.yaml").read_text() + (
         "real_noise: {conf: conf/noise_t.yaml, per_category: {train: 1, valid: 1, test: 2}}\n"
         "real_voices: {conf: conf/voices_t.yaml, utterances: {train: 3, valid: 1, test_real: 2}}\n"))
     args = ["./run.sh", "--stage", "0", "--stop-stage", "1", "--mini-conf", "conf/data_t.yaml", "--nj", "2"]

@@ -100,7 +100,7 @@ def test_recipe_data_stages_through_slurm(slurm, tmp_path, env):
     """Stages 0-1 of the tiny recipe with cmd.sh pointed at Slurm: the mixing jobs run as arrays."""
     from conftest import copy_recipe
     rec = copy_recipe(tmp_path / "r")
-    (rec / "cmd.sh").write_text('export SESLIB_LAUNCH="--backend slurm --slurm-config conf/slurm.yaml"\n'
+    (rec / "cmd.sh").write_text('export SESLIB_LAUNCH="--backend slurm --slurm-config $SESLIB_ROOT/conf/slurm.yaml"\n'
                                 'export train_cmd="utils/launch.sh $SESLIB_LAUNCH"\n'
                                 'export decode_cmd="utils/launch.sh $SESLIB_LAUNCH"\n')
     r = subprocess.run(["./run.sh", "--mini-conf", "conf/data_mini_tiny.yaml", "--stage", "0", "--stop-stage", "1",

@@ -5,7 +5,7 @@ import torch
 
 from seslib.bin import mix_data
 from seslib.teacher import Teacher
-from seslib.teacher_pretrain import DEFAULTS, TeacherPretrainer, gumbel_temperature
+from seslib.train.teacher_pretrain import DEFAULTS, TeacherPretrainer, gumbel_temperature
 
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
         "conv_dim": [16] * 7, "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 4,

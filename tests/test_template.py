@@ -93,10 +93,10 @@ def test_setup_makes_a_recipe_beside_the_template(tmp_path, env):
     assert r.returncode == 0, r.stderr
     rec = egs / "toy_se"
     # shared parts are links into the template; the recipe's own parts are files
-    for link in ("se.sh", "path.sh", "utils", "conf/train_base.yaml", "conf/train_distill_embed.yaml"):
+    for link in ("se.sh", "path.sh", "cmd.sh", "utils"):
         assert (rec / link).is_symlink(), link
     assert (rec / "se.sh").resolve() == (egs / "TEMPLATE" / "se.sh").resolve()
-    for own in ("run.sh", "cmd.sh", "db.sh", "local/data.sh", "conf/train_common.yaml", "conf/slurm.yaml"):
+    for own in ("run.sh", "db.sh", "local/data.sh", "conf/train_common.yaml", "conf/train_student.yaml"):
         assert (rec / own).is_file() and not (rec / own).is_symlink(), own
     assert "--corpus toy" in (rec / "run.sh").read_text()
     # the stub says what to write and fails until it is replaced

@@ -9,7 +9,7 @@ from conftest import kill_at_first_checkpoint
 from seslib.bin import train
 from seslib.checkpoint import load_model
 from seslib.losses import si_sdr
-from seslib.trainer import Trainer
+from seslib.train.trainer import Trainer
 
 TINY = ["model.channels=[4,6,8,8,8]", "train.batch_size=2", "train.crop_seconds=0.5", "train.log_every=1",
         "train.valid_every=2", "train.ckpt_every=2", "train.valid_max_utts=2", "train.threads=1"]
@@ -119,93 +119,6 @@ def test_config_include_merges_the_shared_file_first(tmp_path):
         train.load_config(tmp_path / "loop.yaml")
 
 
-def _plan(tmp_path, capsys, *args):
-    """Run describe_systems and read its bash assignments back with bash itself."""
-    import subprocess
-    from seslib.bin import describe_systems
-    rc = describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "--corpus", "mini",
-                                "--recipe-dir", str(tmp_path), "--teacher", "whisper-tiny.en", "--pretraining", "", "--analysis", "false",
-                                *args])
-    out = capsys.readouterr()
-    if rc:
-        return None, out.err
-    script = out.out + '\nfor v in systems teacher_users check_teachers dump_teachers pretrain_used; do echo "$v=${!v}"; done' \
-        '\nfor s in $systems; do echo "cfg $s=${s_cfg[$s]}|${s_inputs[$s]}|${s_set[$s]}"; done' \
-        '\nfor t in "${!t_path[@]}"; do echo "t $t=${t_path[$t]}|${t_tag[$t]}|${t_dump[$t]}"; done' \
-        '\nprintf "%s\\n" "${results_args[@]}"'
-    lines = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout.splitlines()
-    return lines, out.err
-
-
-def _plan_text(tmp_path, capsys, *args):
-    from seslib.bin import describe_systems
-    assert describe_systems.main(["--conf-dir", str(tmp_path), "--tag", "x", "--corpus", "mini", "--recipe-dir",
-                                  str(tmp_path), "--teacher", "whisper-tiny.en", "--pretraining", "",
-                                  "--analysis", "false", *args]) == 0
-    return capsys.readouterr().out
-
-
-def test_describe_systems_plans_systems_teachers_and_rows(tmp_path, capsys):
-    (tmp_path / "train_a_x.yaml").write_text("mode: triplet\ndata: {dynamic_mixing: true}\n"
-                                             "augment: {reverb: {prob: 0.5, rir_scp: r/rir.scp}}\n")
-    (tmp_path / "train_b_x.yaml").write_text("mode: base\n")
-    (tmp_path / "train_base_x.yaml").write_text("mode: base\n")
-    (tmp_path / "train_c_x.yaml").write_text("mode: distill_embed\ndata: {dynamic_mixing: false}\n")
-    lines, _ = _plan(tmp_path, capsys, "--modes", "a c", "--ablation", "b", "--teacher-ablation", "random pretrain",
-                     "--teacher-ablation-modes", "a c", "--teacher-check", "true")
-    v = dict(x.split("=", 1) for x in lines if "=" in x and not x.startswith(("cfg ", "t ")))
-    # the ablation brings its reference, base; each teacher of the teacher ablation trains each of its modes
-    assert v["systems"] == ("a c b base a_teacher-random c_teacher-random a_teacher-pretrain c_teacher-pretrain")
-    assert v["teacher_users"] == "a c a_teacher-random c_teacher-random a_teacher-pretrain c_teacher-pretrain"
-    assert v["check_teachers"] == "whisper-tiny.en pretrain"  # a random twin is the control, not checked
-    assert v["dump_teachers"] == "whisper-tiny.en random pretrain"  # c mixes statically: dumped features
-    assert v["pretrain_used"] == "true"
-    cfg = {x[4:].split("=", 1)[0]: x[4:].split("=", 1)[1].split("|") for x in lines if x.startswith("cfg ")}
-    assert cfg["b"] == ["mode=b ", f"{tmp_path}/train_b_x.yaml data/train data/valid", ""]
-    # dynamic mixing with reverberation reads the RIR list: its dir is a stage input; online teacher
-    assert cfg["a"] == ["mode=a teacher=whisper-tiny.en features=online", f"{tmp_path}/train_a_x.yaml data/train data/valid r",
-                        "--set teacher.path=whisper-tiny.en teacher.features=online"]
-    pre = f"{tmp_path}/exp/teacher/teacher"
-    assert cfg["c_teacher-pretrain"] == [
-        "mode=c_teacher-pretrain teacher=pretrain features=dumped",
-        # the offline teacher's dir is an input before stage 2 makes it, so the stamp does not change after
-        f"{tmp_path}/train_c_x.yaml data/train data/valid dump/exp_teacher_teacher/train {pre}",
-        f"--set teacher.path={pre} teacher.features=dumped teacher.dump_dir=dump/exp_teacher_teacher/train"]
-    t = {x[2:].split("=", 1)[0]: x[2:].split("=", 1)[1].split("|") for x in lines if x.startswith("t ")}
-    assert t["random"] == ["random:whisper-tiny.en", "random", "dump/random_whisper-tiny.en/train"]
-    assert t["pretrain"] == [pre, "pretrain", "dump/exp_teacher_teacher/train"]
-    rows = lines[lines.index("--row"):]
-    assert rows[rows.index("--teacher-row"):][:4] == ["--teacher-row", "a", "exp/a", "exp/a/best.pt"]  # labels: by system name
-    teacher_rows = [rows[i + 2] for i, x in enumerate(rows) if x == "--teacher-row"]
-    assert teacher_rows == ["exp/a", "exp/a_teacher-random", "exp/a_teacher-pretrain",
-                            "exp/c", "exp/c_teacher-random", "exp/c_teacher-pretrain"]  # no Base: not in --modes
-    assert [rows[i + 2] for i, x in enumerate(rows) if x == "--ablation-row"] == ["exp/noisy", "exp/b", "exp/base"]
-    assert rows[rows.index("--teacher-check") + 1:] == [
-        "exp/teacher_check/whisper-tiny.en.json", "exp/teacher_check/pretrain.json", "--teacher-dir", "exp/teacher"]
-    # the corpus ablation gets its own table (with base and base_long); the rest stays in the data ablation
-    for n in ("base_synthetic", "base_long"):
-        (tmp_path / f"train_{n}_x.yaml").write_text("mode: base\n")
-    lines, _ = _plan(tmp_path, capsys, "--modes", "base", "--ablation", "b base_synthetic base_long",
-                     "--teacher-ablation", "", "--test-sets", "test test_heldout test_real test_real_snr0 test_snr0")
-    rows = lines[lines.index("--row"):]
-    assert [rows[i + 2] for i, x in enumerate(rows) if x == "--ablation-row"] == ["exp/noisy", "exp/b", "exp/base"]
-    assert [rows[i + 2] for i, x in enumerate(rows) if x == "--corpus-row"] == [
-        "exp/noisy", "exp/base_synthetic", "exp/base", "exp/base_long"]
-    lines, _ = _plan(tmp_path, capsys, "--modes", "base", "--ablation", "b base_long", "--teacher-ablation", "")
-    assert "--corpus-row" not in lines  # base_long alone is the data ablation's 4x row
-    # the held-out and real-recording sets: the held-out systems; the first set's SNR copies: the SNR systems
-    plan = _plan_text(tmp_path, capsys, "--modes", "base", "--ablation", "b base_synthetic", "--teacher-ablation", "",
-                      "--test-sets", "test test_heldout test_real test_real_snr0 test_snr0", "--snr-systems", "base")
-    assert ("[test]='base b base_synthetic' [test_heldout]='base b base_synthetic' "
-            "[test_real]='base b base_synthetic' [test_real_snr0]='base b base_synthetic' [test_snr0]=base)") in plan
-    assert "[test_real]='clean noisy' [test_real_snr0]=noisy [test_snr0]=noisy" in plan
-    # features forced online: nothing is dumped; no pretrain teacher: no teacher dir
-    lines, _ = _plan(tmp_path, capsys, "--modes", "c", "--ablation", "", "--teacher-ablation", "random",
-                     "--teacher-ablation-modes", "c", "--teacher-features", "online", "--teacher-check", "false")
-    assert "dump_teachers=" in lines and "pretrain_used=false" in lines and "check_teachers=" in lines
-    assert "--teacher-dir" not in lines and "--teacher-check" not in lines
-
-
 @pytest.mark.parametrize("args, message", [
     (["--modes", "b", "--teacher-ablation", "random", "--teacher-ablation-modes", "b"], "uses no teacher"),
     (["--modes", "nope"], "train_nope_x.yaml"),
@@ -215,13 +128,6 @@ def test_describe_systems_plans_systems_teachers_and_rows(tmp_path, capsys):
     (["--modes", "b", "--train-set", "train.max_step=3"], "unknown config key 'train.max_step'"),
     (["--modes", "b", "--train-set", "train.batch_size=two"], "train.batch_size"),
 ])
-def test_describe_systems_refuses_bad_plans(tmp_path, capsys, args, message):
-    (tmp_path / "train_b_x.yaml").write_text("mode: base\n")
-    (tmp_path / "train_d_x.yaml").write_text("mode: nope\n")
-    lines, err = _plan(tmp_path, capsys, "--ablation", "", "--teacher-ablation", "", *args)
-    assert lines is None and message in err
-
-
 def test_changed_config_after_a_kill_restarts_and_says_why(dirs, tmp_path):
     """A rerun whose config differs from the checkpoint's in a key that changes what is learned
     restarts from step 0 (the model is then exactly a fresh run of the new config); the old
@@ -248,7 +154,7 @@ def test_safe_config_changes_resume_and_are_logged(dirs, tmp_path):
     assert "resumed from" in log and "restarting" not in log
     assert "safe to change mid-run: train.log_every: 1 -> 2" in log and "train.max_steps: 2 -> 4" in log
     # fewer steps than were trained, or a cosine schedule (whose lr depends on max_steps): not safe
-    from seslib.trainer import config_changes
+    from seslib.checkpoint import config_changes
     old = _cfg("train.max_steps=4")
     assert config_changes(old, _cfg("train.max_steps=2"), 4)[1] == ["train.max_steps: 4 -> 2"]
     cos = _cfg("train.max_steps=4", "scheduler={name: cosine}")

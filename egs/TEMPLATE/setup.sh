@@ -4,10 +4,11 @@ set -euo pipefail
 help_message="Usage: egs/TEMPLATE/setup.sh [--corpus NAME] egs/<name>
 
 Makes egs/<name>/ for a new corpus. Shared, linked to egs/TEMPLATE (a fix there reaches every
-recipe): se.sh (all stages), path.sh, utils/, and the training config of each system
-(conf/train_<system>.yaml). The recipe's own, copied for you to edit: run.sh (calls se.sh with
-the corpus name), cmd.sh (local jobs or Slurm), db.sh (where the corpus is),
-conf/train_common.yaml (budget and data pipeline of every system), conf/slurm.yaml, and
+recipe): se.sh (all stages), path.sh, cmd.sh (local jobs or Slurm; replace the link with a copy to
+launch this recipe differently), utils/. Shared without a link: each system's config
+(conf/modes/<system>.yaml at the top of the repository). The recipe's own, copied for you to edit:
+run.sh (calls se.sh with the corpus name), db.sh (where the corpus is), conf/train_common.yaml
+(budget and data pipeline of every system), conf/train_student.yaml (the student's steps), and
 local/data.sh, a stub to replace with your data preparation: it writes data/local/<corpus>/
 {train,valid,test}/ as speech + noise sources (stage 1 mixes them) or as ready noisy/clean pairs
 (stage 1 imports them); its header states the contract.
@@ -29,10 +30,11 @@ done
 template=$(cd "$(dirname "$0")" && pwd)
 target=$1
 [ -e "$target" ] && { echo "$0: $target already exists" 1>&2; exit 1; }
-parent=$(cd "$(dirname "$target")" 2>/dev/null && pwd) || { echo "$0: $(dirname "$target") does not exist" 1>&2; exit 1; }
-[ "$parent" = "$(dirname "$template")" ] || { echo "$0: make the recipe beside the template, as egs/<name> (got $target)" 1>&2; exit 1; }
+die() { echo "$0: $*" 1>&2; exit 1; }
+parent=$(cd "$(dirname "$target")" 2>/dev/null && pwd) || die "$(dirname "$target") does not exist"
+[ "$parent" = "$(dirname "$template")" ] || die "make the recipe beside the template, as egs/<name> (got $target)"
 name=$(basename "$target")
-[[ "$name" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || { echo "$0: recipe name '$name': use letters, digits, _ . -" 1>&2; exit 1; }
+[[ "$name" =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "recipe name '$name': use letters, digits, _ . -"
 corpus=${corpus:-${name%%_*}}
 [[ "$corpus" =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "$0: --corpus '$corpus': use letters, digits, _ . -" 1>&2; exit 1; }
 
@@ -44,13 +46,9 @@ mkdir -p "$tmp/conf" "$tmp/local"
 ln -s ../TEMPLATE/se.sh "$tmp/se.sh"
 ln -s ../TEMPLATE/path.sh "$tmp/path.sh"
 ln -s ../../utils "$tmp/utils"
-for f in "$template"/conf/train_*.yaml; do
-  b=$(basename "$f")
-  [ "$b" = train_common.yaml ] && continue
-  ln -s "../../TEMPLATE/conf/$b" "$tmp/conf/$b"
-done
-cp "$template/conf/train_common.yaml" "$template/conf/slurm.yaml" "$tmp/conf/"
-cp "$template/cmd.sh" "$template/db.sh" "$tmp/"
+ln -s ../TEMPLATE/cmd.sh "$tmp/cmd.sh"
+cp "$template"/conf/*.yaml "$tmp/conf/"
+cp "$template/db.sh" "$tmp/"
 cp "$template/local/data.sh" "$tmp/local/data.sh"
 cat > "$tmp/run.sh" <<EOF
 #!/usr/bin/env bash

@@ -16,19 +16,24 @@ while [ $# -gt 0 ]; do
     --corpus=*|--mini-conf=*|--dns-train-hours=*|--dns-valid-hours=*|--dns-segment-seconds=*|--dns-test-utts=*)
       v=${1%%=*}; v=${v#--}; printf -v "${v//-/_}" '%s' "${1#*=}"; shift ;;
     --help|-h) printf '%s\n' "Recipe options (egs/dns_wav2vec2/run.sh):" \
-        "  --corpus mini|dns       embedded corpus synthesised offline, or DNS Challenge + LibriSpeech in db.sh (default mini)" \
+        "  --corpus mini|dns       embedded corpus synthesised offline, or DNS Challenge + LibriSpeech in db.sh" \
+        "                          (default mini; egs/dns_wav2vec2/README.md)" \
         "  --mini-conf FILE        mini corpus config (default $mini_conf)" \
         "  --dns-train-hours H, --dns-valid-hours H, --dns-segment-seconds S, --dns-test-utts N  DNS: training and" \
-        "                          validation hours, mixture length, test utterances ($dns_train_hours, $dns_valid_hours, $dns_segment_seconds, $dns_test_utts)" \
+        "                          validation hours, mixture length, test utterances" \
+        "                          ($dns_train_hours, $dns_valid_hours, $dns_segment_seconds, $dns_test_utts)" \
         "The shared stages and their options (egs/TEMPLATE/se.sh):"; exec ./se.sh --help ;;
     *) rest+=("$1"); shift ;;
   esac
 done
+# per corpus: se.sh options that differ from its defaults (the options given to run.sh come after: they win)
 case "$corpus" in
-  mini) opts=(--local-data-opts "--mini-conf $mini_conf") ;;
+  mini) opts=(--local-data-opts "--mini-conf $mini_conf"
+          --teacher-ablation random --teacher-check true) ;;  # the offline teacher against its random twin
   dns) . ./db.sh
     opts=(--train-hours "$dns_train_hours" --valid-hours "$dns_valid_hours" --segment-seconds "$dns_segment_seconds"
-          --local-data-opts "--dns-test-utts $dns_test_utts") ;;
+          --local-data-opts "--dns-test-utts $dns_test_utts"
+          --teacher facebook/wav2vec2-base --feature-storage two-byte) ;;  # the paper's teacher; half the disk
   *) echo "$0: --corpus must be mini or dns" 1>&2; exit 1 ;;
 esac
 # stage 0 is rebuilt when these inputs or this string change (mini: the real-recording configs and tools too)

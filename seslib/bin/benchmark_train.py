@@ -9,7 +9,7 @@ trainer logs over the timed window) on static crops of ``--train-dir``, the teac
 (where the mode has any) computed online on the training device or read from stage 2's dump
 (``--features online dumped --dump-dir dump/<teacher>/train``), and prints a table: steps/s, seconds of
 audio per second, and how long the budget of ``--budget`` (a training config, e.g. the paper's
-``conf/train_base_dns.yaml``: 4 M steps of 200 x 4 s) would take at that rate, scaled by the
+``conf/train_common_dns.yaml``: 4 M steps of 200 x 4 s) would take at that rate, scaled by the
 audio per step. A benchmark, not a test: numbers depend on the machine and what else runs.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ def measure(mode: str, workers: int, precision: str, args, features: str = "onli
     import torch
 
     from ..config import load_config
-    from ..trainer import Trainer
+    from ..train.trainer import Trainer
     n = args.warmup + args.steps
     sets = [f"mode={mode}", f"train.max_steps={n}", f"train.log_every={args.warmup or n}", f"train.valid_every={n}",
             f"train.ckpt_every={n}", "train.valid_max_utts=1",
@@ -37,7 +37,7 @@ def measure(mode: str, workers: int, precision: str, args, features: str = "onli
             f"train.num_workers={workers}", f"train.precision={precision}", f"train.device={args.device}",
             f"train.threads={args.threads}"]
     if mode != "base":
-        sets += [f"teacher.path={args.teacher}", f"teacher.features={features}"]
+        sets += [f"teacher.spec={args.teacher}", f"teacher.features={features}"]
         sets += [f"teacher.dump_dir={args.dump_dir}"] if features == "dumped" else []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "exp"
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default 0: torch's choice)")
     p.add_argument("--budget", help="training config whose max_steps x batch_size x crop_seconds is extrapolated "
-                                    "(e.g. conf/train_base_dns.yaml)")
+                                    "(e.g. conf/train_common_dns.yaml)")
     args = p.parse_args(argv)
     if "dumped" in args.features and not (args.dump_dir and Path(args.dump_dir, "meta.json").is_file()):
         p.error(f"--features dumped needs --dump-dir, a dump of --train-dir (no meta.json in {args.dump_dir})")

@@ -2,7 +2,7 @@
 
   python -m seslib.bin.pretrain_teacher --data-dir data/train --out exp/teacher [--config C] [--set k=v ...]
 
-The YAML config overrides seslib.teacher_pretrain.DEFAULTS (sections ``model``: any
+The YAML config overrides seslib.train.teacher_pretrain.DEFAULTS (sections ``model``: any
 Wav2Vec2Config argument; ``train``: batch_size, crop_seconds, max_steps, lr,
 warmup_steps, weight_decay, grad_clip, seed, log_every, ckpt_every, gumbel_max,
 gumbel_min, gumbel_decay, threads). Resumes from OUT/last.pt; writes the model with
@@ -12,39 +12,23 @@ option) loads like a hub id.
 from __future__ import annotations
 
 import argparse
-import copy
 import logging
 import sys
 
-import yaml
 
 from .. import logutil
 from ..audio import AudioError
 from ..data import DataDirError
-from ..teacher_pretrain import DEFAULTS, TeacherPretrainer
-from ..config import parse_set
+from ..train.teacher_pretrain import DEFAULTS, TeacherPretrainer
+from ..config import load_sections
 
 log = logging.getLogger("seslib.pretrain_teacher")
 
 
 def load_config(path=None, sets=()) -> dict:
-    """DEFAULTS, then the YAML file, then ``--set`` values; unknown train keys are an error."""
-    cfg = copy.deepcopy(DEFAULTS)
-    overrides = []
-    if path:
-        with open(path, encoding="utf-8") as f:
-            overrides.append(yaml.safe_load(f) or {})
-    overrides.append(parse_set(sets))
-    for ov in overrides:
-        for section, values in ov.items():
-            if section not in cfg:
-                raise ValueError(f"unknown config section '{section}'; known: {sorted(cfg)}")
-            if section == "train":
-                bad = set(values) - set(cfg["train"])
-                if bad:
-                    raise ValueError(f"unknown train keys {sorted(bad)}; known: {sorted(cfg['train'])}")
-            cfg[section].update(values)
-    return cfg
+    """DEFAULTS, then the YAML file, then ``--set`` values (:func:`seslib.config.load_sections`;
+    any ``model`` key: a Wav2Vec2Config argument; unknown ``train`` keys are an error)."""
+    return load_sections(DEFAULTS, path, sets, strict=("train",))
 
 
 def main(argv=None) -> int:

@@ -27,7 +27,7 @@ from ..audio import AudioError
 from ..data import DataDirError, validate_data_dir
 from ..fileutil import atomic_write_text
 from ..config import load_config
-from ..trainer import Trainer
+from ..train.trainer import Trainer
 
 log = logging.getLogger("seslib.train")
 
@@ -50,7 +50,7 @@ def check_data_dirs(train_dir, valid_dir) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m seslib.bin.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", help="YAML training config (e.g. conf/train_base.yaml)")
+    p.add_argument("--config", help="YAML training config (e.g. exp/plan/train/base.yaml, written by seslib.recipe.plan)")
     p.add_argument("--train-dir", required=True, help="training data dir (wav.scp, spk1.scp, utt2num_samples)")
     p.add_argument("--valid-dir", required=True, help="validation data dir")
     p.add_argument("--out", required=True, help="experiment dir (checkpoints, config.yaml, train.log)")
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
             atomic_write_text(os.path.join(args.out, "config.yaml"), yaml.safe_dump(cfg, sort_keys=False))
         result = trainer.train()
         log.info("done at step %d; best valid SI-SDR %.3f dB at step %d", result["step"],
-                 result["best"]["valid_si_sdr"], result["best"]["step"])
+                 result["best"]["score"], result["best"]["step"])
     except (ValueError, AudioError, DataDirError, FileNotFoundError) as exc:
         log.error("%s", exc)
         return 1

@@ -32,7 +32,7 @@ class Mode(nn.Module):
             raise ValueError(f"mode {self.name}: unknown mode_options {sorted(bad)}; known: {sorted(self.defaults)}")
         self.options = {**self.defaults, **(options or {})}
         if self.uses_teacher and teacher is None:
-            raise ValueError(f"mode {self.name} needs a teacher: set teacher.path (a seslib.teacher spec: whisper-tiny.en, a hub id, a directory, random:<spec>)")
+            raise ValueError(f"mode {self.name} needs a teacher: set teacher.spec (a seslib.teacher spec: whisper-tiny.en, a hub id, a directory, random:<spec>)")
         self.__dict__["teacher"] = teacher
 
     @classmethod

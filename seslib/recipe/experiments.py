@@ -1,0 +1,71 @@
+"""The experiment matrix: the paper's systems, tables and labels as data (``conf/experiments/*.yaml``).
+
+A matrix file lists Table 1's systems, Tables 2-3's, the assembled systems, the analysis systems,
+where systems are scored besides the main test set, the modes of the teacher ablation, the rows of
+the corpus ablation and every row's label. :func:`load_experiments` reads and checks one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+LISTS = ("table1", "table2", "table3", "pretraining", "assembled", "analysis", "heldout_systems", "snr_systems",
+         "sphinx_systems", "teacher_ablation_modes")
+MAPS = ("corpus_ablation", "labels")
+
+
+class ExperimentsError(ValueError):
+    """A matrix file that cannot be read; the message names the file and the key."""
+
+
+@dataclass
+class Experiments:
+    """The matrix (see ``conf/experiments/paper.yaml`` for what each list means)."""
+    table1: list = field(default_factory=list)
+    table2: list = field(default_factory=list)
+    table3: list = field(default_factory=list)
+    pretraining: list = field(default_factory=list)
+    assembled: list = field(default_factory=list)
+    analysis: list = field(default_factory=list)
+    heldout_systems: list = field(default_factory=list)
+    snr_systems: list = field(default_factory=list)
+    sphinx_systems: list = field(default_factory=list)
+    teacher_ablation_modes: list = field(default_factory=list)
+    corpus_ablation: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+
+    def label(self, system: str) -> str:
+        """The row label of ``system`` (its own name when the matrix gives none)."""
+        return self.labels.get(system, system)
+
+    def table_of(self, system: str) -> str | None:
+        """``table2``, ``table3`` or None: the pre-training table that reports ``system``."""
+        return "table2" if system in self.table2 else "table3" if system in self.table3 else None
+
+
+def load_experiments(path) -> Experiments:
+    """The matrix in ``path``.
+
+    Raises:
+        ExperimentsError: naming the file and the key (an unknown key, a list that is not one).
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ExperimentsError(f"{path}: cannot read the experiment matrix ({exc})") from None
+    unknown = sorted(set(raw) - set(LISTS) - set(MAPS))
+    if unknown:
+        raise ExperimentsError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(LISTS + MAPS)}")
+    for k in LISTS:
+        if not isinstance(raw.get(k, []), list) or not all(isinstance(x, str) for x in raw.get(k, [])):
+            raise ExperimentsError(f"{path}: {k} must be a list of system names")
+    for k in MAPS:
+        if not isinstance(raw.get(k, {}), dict):
+            raise ExperimentsError(f"{path}: {k} must map system names to labels")
+    stray = sorted(set(raw.get("pretraining", [])) - set(raw.get("table2", [])) - set(raw.get("table3", [])))
+    if stray:
+        raise ExperimentsError(f"{path}: pretraining systems in neither table2 nor table3: {' '.join(stray)}")
+    return Experiments(**{k: raw[k] for k in raw})
