@@ -157,11 +157,18 @@ def test_dry_run_runs_nothing(planned):
 
 
 if __name__ == "__main__":
+    import difflib
     import tempfile
-    if sys.argv[1:] != ["--write"]:
-        sys.exit("usage: python tests/test_plan_equivalence.py --write   (rewrites " + str(GOLDEN) + ")")
+    if sys.argv[1:] not in (["--write"], ["--diff"]):
+        sys.exit(f"usage: python tests/test_plan_equivalence.py --write | --diff   (rewrite {GOLDEN}, or print how "
+                 "today's plans differ from it: nothing when they are the same)")
     with tempfile.TemporaryDirectory() as d:
         out = plans(Path(d), _env())
+    if sys.argv[1] == "--diff":
+        lines = lambda d: json.dumps(d, indent=1, sort_keys=True).splitlines()  # noqa: E731
+        sys.stdout.writelines(line + "\n" for line in difflib.unified_diff(
+            lines(json.loads(GOLDEN.read_text())), lines(out), str(GOLDEN), "today", lineterm=""))
+        sys.exit(0)
     GOLDEN.parent.mkdir(exist_ok=True)
     GOLDEN.write_text(json.dumps(out, indent=0) + "\n")
     print(f"wrote {GOLDEN}: " + ", ".join(f"{k}: {len(v)} stages" for k, v in out.items()))

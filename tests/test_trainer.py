@@ -119,15 +119,6 @@ def test_config_include_merges_the_shared_file_first(tmp_path):
         train.load_config(tmp_path / "loop.yaml")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--modes", "b", "--teacher-ablation", "random", "--teacher-ablation-modes", "b"], "uses no teacher"),
-    (["--modes", "nope"], "train_nope_x.yaml"),
-    (["--modes", "d"], "train_d_x.yaml"),
-    (["--modes", "b", "--teacher-features", "sometimes"], "--teacher-features"),
-    (["--modes", "b", "--peers", "rnnoise krisp"], "unknown peer(s) krisp"),
-    (["--modes", "b", "--train-set", "train.max_step=3"], "unknown config key 'train.max_step'"),
-    (["--modes", "b", "--train-set", "train.batch_size=two"], "train.batch_size"),
-])
 def test_changed_config_after_a_kill_restarts_and_says_why(dirs, tmp_path):
     """A rerun whose config differs from the checkpoint's in a key that changes what is learned
     restarts from step 0 (the model is then exactly a fresh run of the new config); the old
