@@ -92,7 +92,7 @@ def upgrade_checkpoint(ck: dict) -> dict:
     best = ck.get("best") if isinstance(ck, dict) else None
     if isinstance(best, dict) and "valid_si_sdr" in best:
         best.setdefault("score", best.pop("valid_si_sdr"))
-        best.setdefault("metric", "si_sdr")
+        best.setdefault("metric", "SI-SDR (dB)")  # the only metric before modes named their own
     return ck
 
 

@@ -52,3 +52,16 @@ def test_error_names_the_included_file_that_set_the_value(tmp_path):
         _load(tmp_path, "include: common.yaml\nmode: base\n")
     with pytest.raises(ConfigError, match=r"--set: optim.lr: 'fast' is not a number"):
         _load(tmp_path, "mode: base\n", sets=["optim.lr=fast"])
+
+
+def test_a_renamed_key_names_its_new_name_and_old_checkpoints_still_read(tmp_path):
+    import torch
+    from seslib.checkpoint import read_checkpoint
+    (tmp_path / "a.yaml").write_text("mode: distill_embed\nteacher: {path: whisper-tiny.en}\n")
+    with pytest.raises(ConfigError, match=r"a.yaml: teacher.path is now called teacher.spec"):
+        load_config(tmp_path / "a.yaml")
+    torch.save({"config": {"mode": "distill_embed", "teacher": {"path": "x", "features": "online"}},
+                "best": {"step": 3, "valid_si_sdr": 2.5}}, tmp_path / "old.pt")
+    ck = read_checkpoint(tmp_path / "old.pt")
+    assert ck["config"]["teacher"] == {"spec": "x", "features": "online"}
+    assert ck["best"] == {"step": 3, "score": 2.5, "metric": "SI-SDR (dB)"}

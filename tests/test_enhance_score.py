@@ -226,7 +226,9 @@ def test_teacher_ablation_and_content_check_sections(tmp_path, monkeypatch):
     rows = []
     for name, teacher in (("base", None), ("real", "whisper-tiny.en"), ("twin", "random:whisper-tiny.en"),
                           ("pre", str(tmp_path / "exp" / "teacher" / "teacher"))):
-        torch.save({"config": {"mode": "base" if teacher is None else "distill_embed", "teacher": {"spec": teacher}},
+        # checkpoints in the names they were first written with (teacher.path, best["valid_si_sdr"]): read
+        # through seslib.checkpoint.upgrade_checkpoint
+        torch.save({"config": {"mode": "base" if teacher is None else "distill_embed", "teacher": {"path": teacher}},
                     "best": {"step": 100, "valid_si_sdr": 4.0}}, tmp_path / f"{name}.pt")
         rows.append(("Base" if teacher is None else "Distillation Embed.", name, str(tmp_path / f"{name}.pt")))
     summary = lambda d, s: dict(zip(("pesq", "stoi", "si_sdr", "wer"), (*scores.get(d, (1.0, 0.5, 0.0)), 50.0)))  # noqa
