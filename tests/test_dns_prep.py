@@ -145,8 +145,9 @@ def test_fake_dns_tree_and_the_dns_path_stages_0_to_5(tmp_path, env, tiny_teache
     r = subprocess.run(args[:4] + ["3", "--stop-stage", "3"] + args[7:] + ["--teacher-features", "online"],
                        cwd=rec, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    stamp = json.loads((rec / "exp" / "stages" / "3_train_distill_embed.done").read_text())
-    assert "features=online" in stamp["config"] and re.search(r"3_train_base .*: skipped", r.stdout)
+    used = yaml.safe_load((rec / "exp" / "distill_embed" / "config.yaml").read_text())
+    assert used["teacher"]["features"] == "online" and re.search(r"3_train_base .*: skipped", r.stdout)
+    assert re.search(r"3_train_distill_embed .*: inputs or config changed, rebuilding", r.stdout)
     r = subprocess.run([sys.executable, "-m", "seslib.bin.scale_report", "--run", str(rec)],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr

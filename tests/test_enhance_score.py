@@ -9,6 +9,7 @@ import soundfile as sf
 
 from seslib import audio, peers
 from seslib.bin import enhance, mix_data, results, score, train
+from seslib.recipe.report import tables
 from seslib.data import read_kv, validate_data_dir
 from seslib.train.trainer import Trainer
 
@@ -146,13 +147,13 @@ def test_real_peers(name):
     assert y.shape == sig.shape and np.isfinite(y).all()
     d = peers.measure_delay(p)
     assert 0 <= d < 2000
-    assert results.causal_check(p.enhance) == p.causal
+    assert tables.causal_check(p.enhance) == p.causal
 
 
 def test_causal_check():
-    assert results.causal_check(lambda x: np.cumsum(x) * 0.01)
-    assert not results.causal_check(lambda x: x[::-1].copy())
-    assert not results.causal_check(lambda x: x / np.abs(x).max())
+    assert tables.causal_check(lambda x: np.cumsum(x) * 0.01)
+    assert not tables.causal_check(lambda x: x[::-1].copy())
+    assert not tables.causal_check(lambda x: x / np.abs(x).max())
 
 
 def test_results_table(setup, tmp_path, capsys):
@@ -201,17 +202,17 @@ def test_results_table(setup, tmp_path, capsys):
 
 
 def test_training_data_and_valid_curve_from_what_training_wrote(tmp_path):
-    assert results.training_data({"data": {"dynamic_mixing": False}, "augment": {"speed": {"prob": 0.5}}}) \
+    assert tables.training_data({"data": {"dynamic_mixing": False}, "augment": {"speed": {"prob": 0.5}}}) \
         == "static mixtures"
-    assert results.training_data({"data": {"dynamic_mixing": True}, "augment": {}}) == "dynamic mixing"
-    assert results.training_data({"data": {"dynamic_mixing": True},
+    assert tables.training_data({"data": {"dynamic_mixing": True}, "augment": {}}) == "dynamic mixing"
+    assert tables.training_data({"data": {"dynamic_mixing": True},
                                   "augment": {"speed": {"prob": 0.5}, "reverb": {"prob": 0.0}}}) \
         == "dynamic mixing + speed 0.5"
     log = tmp_path / "train.log"
     log.write_text("2026-01-01 00:00:00 step 100/600 si_sdr 1.0 loss -1.0\n"
                    "2026-01-01 00:00:01 step 100: valid SI-SDR 3.250 dB (best)\n"
                    "2026-01-01 00:00:02 step 200: valid SI-SDR 2.000 dB (best 3.250 at step 100)\n")
-    assert results.valid_curve(log) == [(100, 3.25), (200, 2.0)]
+    assert tables.valid_curve(log) == [(100, 3.25), (200, 2.0)]
 
 
 def test_teacher_ablation_and_content_check_sections(tmp_path, monkeypatch):
