@@ -33,6 +33,14 @@ def write_wav(path, x, sr=SR, subtype="PCM_16"):
     return path
 
 
+def write_scores(path, si_sdr, words=10):
+    """A score dir as seslib.bin.score writes it (scores.tsv): one utterance per SI-SDR value."""
+    path.mkdir(parents=True)
+    lines = ["utt\tpesq\tstoi\tsi_sdr\tword_errors\tref_words\tpesq_error\thypothesis"]
+    lines += [f"u{i:03d}\t1.5\t0.7\t{v}\t3\t{words}\t\tx" for i, v in enumerate(si_sdr)]
+    (path / "scores.tsv").write_text("\n".join(lines) + "\n")
+
+
 @pytest.fixture
 def source_dir(tmp_path):
     """A source dir with 6 speech files (3 speakers) and 3 noise files."""

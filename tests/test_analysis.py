@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import write_scores
+
 from seslib.analysis import (band_energy, high_band_ratio_db, lag_pairs, lag_statistics, paired_bootstrap,
                              paired_bootstrap_ratio)
 from seslib.bin import train
@@ -128,13 +130,6 @@ def test_student_trains_and_becomes_a_teacher(corpus, tiny_teacher_dir, tmp_path
         load_model(ck)
 
 
-def _scores(path, si_sdr, words=10):
-    path.mkdir(parents=True)
-    lines = ["utt\tpesq\tstoi\tsi_sdr\tword_errors\tref_words\tpesq_error\thypothesis"]
-    lines += [f"u{i:03d}\t1.5\t0.7\t{v}\t3\t{words}\t\tx" for i, v in enumerate(si_sdr)]
-    (path / "scores.tsv").write_text("\n".join(lines) + "\n")
-
-
 def test_seed_table_calls_a_difference_real_only_beyond_the_seed_spread(tmp_path, monkeypatch):
     """Seeds of Base at 1.0..1.4 dB; A at 2.0..2.2 (separate); B at 1.3..1.6 (its first seed, +0.3 dB, differs from
     Base's by the bootstrap, but the seed ranges overlap)."""
@@ -148,7 +143,7 @@ def test_seed_table_calls_a_difference_real_only_beyond_the_seed_spread(tmp_path
     for name, means in {"base": (1.0, 1.4, 1.2), "a": (2.0, 2.2, 2.1), "b": (1.3, 1.6, 1.5)}.items():
         for i, m in enumerate(means):
             d = tmp_path / "exp" / (name if i == 0 else f"{name}_seed{i + 1}") / "score_test"
-            _scores(d, utt + m + rng.normal(0, 0.05, 200))
+            write_scores(d, utt + m + rng.normal(0, 0.05, 200))
             (d / "summary.json").write_text(json.dumps({"pesq": 1.2, "stoi": 0.7, "si_sdr": float(np.mean(utt) + m),
                                                         "wer": 50.0}))
     rows = [(lab, " ".join(f"exp/{n}" + ("" if i == 0 else f"_seed{i + 1}") for i in range(3)))
@@ -188,7 +183,7 @@ def test_corpus_and_real_recording_tables(tmp_path):
         for t in ("test", "test_real", "test_real_snr0"):
             d = tmp_path / name / f"score_{t}"
             vals = noisy + g + (rng.normal(0, 0.1, 40) if name != "noisy" else 0)
-            _scores(d, vals)
+            write_scores(d, vals)
             (d / "summary.json").write_text(json.dumps({"pesq": 1.1, "stoi": 0.7, "si_sdr": float(vals.mean()),
                                                         "utterances": 40}))
     expect = {n: float(np.mean(np.array([float(ln.split("\t")[3]) for ln in

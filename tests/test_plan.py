@@ -5,7 +5,7 @@ import yaml
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, write_scores
 
 
 def _tsv(text: str) -> list[list[str]]:
@@ -189,23 +189,16 @@ def test_layers_common_mode_and_recipe_override(tmp_path):
     assert "student=exp/student/best.pt" in lags and "--reference" in lags
 
 
-def _scores(path, si_sdr, words=10):
-    path.mkdir(parents=True)
-    lines = ["utt\tpesq\tstoi\tsi_sdr\tword_errors\tref_words\tpesq_error\thypothesis"]
-    lines += [f"u{i:03d}\t1.5\t0.7\t{v}\t3\t{words}\t\tx" for i, v in enumerate(si_sdr)]
-    (path / "scores.tsv").write_text("\n".join(lines) + "\n")
-
-
 def test_seed_spread_from_the_scores(tmp_path, capsys):
     from seslib.recipe import plan
     rec = tmp_path / "r"
     _conf(rec, base="", good="mode: base\n", same="mode: base\n")
     rng = np.random.default_rng(0)
     base = rng.normal(2, 3, 100)
-    _scores(rec / "exp" / "base" / "score_test", base)
-    _scores(rec / "exp" / "good" / "score_test", base + 0.5 + rng.normal(0, 0.2, 100))
+    write_scores(rec / "exp" / "base" / "score_test", base)
+    write_scores(rec / "exp" / "good" / "score_test", base + 0.5 + rng.normal(0, 0.2, 100))
     noise = rng.normal(0, 0.2, 50)
-    _scores(rec / "exp" / "same" / "score_test", base + np.concatenate([noise, -noise]))
+    write_scores(rec / "exp" / "same" / "score_test", base + np.concatenate([noise, -noise]))
     f = make_plan(rec, "--modes", "base good same", "--train-seeds", "2 3")
     runs = [r[0] for r in _tsv(f["stage6_train.tsv"])]
     assert runs == ["base_seed2", "base_seed3", "good_seed2", "good_seed3"]  # 'same' does not differ
@@ -213,10 +206,9 @@ def test_seed_spread_from_the_scores(tmp_path, capsys):
     assert [r[3] for r in _tsv(f["stage6_score.tsv"])] == ["none"] * 4  # the spread is of PESQ / STOI / SI-SDR
     assert f["stage7_seeds.args"].splitlines()[:3] == ["--seed-row", "Base", "exp/base exp/base_seed2 exp/base_seed3"]
     # stage 6 chooses again once stage 5 has scored: 'same' now differs too
-    _scores(rec / "exp" / "same2" / "score_test", base)
     (rec / "exp" / "same" / "score_test" / "scores.tsv").unlink()
     (rec / "exp" / "same" / "score_test").rmdir()
-    _scores(rec / "exp" / "same" / "score_test", base - 1.0 + rng.normal(0, 0.2, 100))
+    write_scores(rec / "exp" / "same" / "score_test", base - 1.0 + rng.normal(0, 0.2, 100))
     assert plan.main(["seeds", "--plan", str(rec / "exp" / "plan"), "--recipe-dir", str(rec),
                       "--shared-conf", str(ROOT / "conf")]) == 0
     runs = [r[0] for r in _tsv((rec / "exp" / "plan" / "stage6_train.tsv").read_text())]
