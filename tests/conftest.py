@@ -33,11 +33,13 @@ def write_wav(path, x, sr=SR, subtype="PCM_16"):
     return path
 
 
-def write_scores(path, si_sdr, words=10):
-    """A score dir as seslib.bin.score writes it (scores.tsv): one utterance per SI-SDR value."""
+def write_scores(path, si_sdr, words=10, ovrl=None):
+    """A score dir as seslib.bin.score writes it (scores.tsv): one utterance per SI-SDR value (and
+    per DNSMOS OVRL value, when given)."""
     path.mkdir(parents=True)
-    lines = ["utt\tpesq\tstoi\tsi_sdr\tword_errors\tref_words\tpesq_error\thypothesis"]
-    lines += [f"u{i:03d}\t1.5\t0.7\t{v}\t3\t{words}\t\tx" for i, v in enumerate(si_sdr)]
+    lines = ["utt\tpesq\tstoi\tsi_sdr\tword_errors\tref_words\tpesq_error\thypothesis\tdnsmos_ovrl"]
+    ovrl = [""] * len(si_sdr) if ovrl is None else ovrl
+    lines += [f"u{i:03d}\t1.5\t0.7\t{v}\t3\t{words}\t\tx\t{o}" for i, (v, o) in enumerate(zip(si_sdr, ovrl))]
     (path / "scores.tsv").write_text("\n".join(lines) + "\n")
 
 

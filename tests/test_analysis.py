@@ -155,7 +155,7 @@ def test_seed_table_calls_a_difference_real_only_beyond_the_seed_spread(tmp_path
     assert "| 1.20 (1.00..1.40) |" in line["Base"] and line["Base"].endswith("| – | – |")
     comps = [("T", [("A", "exp/a", "exp/base", "Base"), ("B", "exp/b", "exp/base", "Base")])]
     md = "\n".join(intervals_section(comps, "test"))
-    assert "| A | Base | +0.00 [+0.00, +0.00] | +0.000 [+0.000, +0.000] | +1.0" in md and "+0.0 [+0.0, +0.0] | 200 |" in md
+    assert "| A | Base | +0.00 [+0.00, +0.00] | +0.000 [+0.000, +0.000] | +1.0" in md and "+0.0 [+0.0, +0.0] | – | – | – | – | 200 |" in md  # no DNSMOS scored
     md = "\n".join(intervals_section(comps, "test", rows[0][1].split()))  # Base's seeds span 0.40 dB
     line = {r.split(" | ")[0][2:]: r for r in md.splitlines() if r.startswith("| ")}
     assert "(0.40 dB)" in md and line["A"].endswith("| 200 | yes |") and line["B"].endswith("| 200 | no |")
@@ -183,7 +183,7 @@ def test_corpus_and_real_recording_tables(tmp_path):
         for t in ("test", "test_real", "test_real_snr0"):
             d = tmp_path / name / f"score_{t}"
             vals = noisy + g + (rng.normal(0, 0.1, 40) if name != "noisy" else 0)
-            write_scores(d, vals)
+            write_scores(d, vals, ovrl=np.full(40, 1.5 + g / 10))  # DNSMOS OVRL: the gain / 10 on every utterance
             (d / "summary.json").write_text(json.dumps({"pesq": 1.1, "stoi": 0.7, "si_sdr": float(vals.mean()),
                                                         "utterances": 40}))
     expect = {n: float(np.mean(np.array([float(ln.split("\t")[3]) for ln in
@@ -197,7 +197,9 @@ def test_corpus_and_real_recording_tables(tmp_path):
     md = "\n".join(corpus_section(rows, ["test", "test_real"], _summary, stamps, lambda ck: f"budget of {ck}"))
     scores, gains = [r for r in md.splitlines() if r.startswith("| (c) |")]
     assert "| budget of c.pt | 5.5 min |" in scores
-    assert f"{expect['c']:+.2f} [" in gains and gains.count(" *") == 2  # STOI equal: "+0.000 [...]" without *
+    assert f"{expect['c']:+.2f} [" in gains and gains.count(" *") == 4  # STOI equal: "+0.000 [...]" without *; OVRL +0.30
     md = "\n".join(real_section(rows, "test_real", ["test_snr0", "test_real_snr0", "test_real_snr5"], _summary))
-    assert "| System | -5 dB | 0 dB | Δ STOI | Δ SI-SDR (dB) |" in md  # snr5: not scored, left out
-    assert f"| {expect['a']:+.2f} [" in [r for r in md.splitlines() if r.startswith("| (a)")][0]
+    assert "| System | -5 dB | 0 dB | Δ STOI | Δ SI-SDR (dB) | Δ DNSMOS OVRL |" in md  # snr5: not scored, left out
+    row_a = [r for r in md.splitlines() if r.startswith("| (a)")][0]
+    assert f"| {expect['a']:+.2f} [" in row_a and row_a.endswith("| +0.05 [+0.05, +0.05] * |")
+    assert "| 1.10 / 0.700 / " in row_a and " / – |" in row_a  # the summaries hold no DNSMOS mean: "–"

@@ -11,7 +11,7 @@ LAYERS = {
     "seslib.recipe": 5,
     "seslib.train": 4,
     **{f"seslib.{m}": 3 for m in ("modes", "models", "teacher", "features", "dynamic_mix", "augment", "config",
-                                  "checkpoint", "export", "peers", "asr", "asr_sphinx", "analysis", "synth",
+                                  "checkpoint", "export", "peers", "asr", "asr_sphinx", "dnsmos", "analysis", "synth",
                                   "metrics")},
     **{f"seslib.{m}": 2 for m in ("data", "mixing", "premixed", "audio", "stft", "losses", "engine")},
     **{f"seslib.{m}": 1 for m in ("stages", "stage_record", "launcher", "slurm", "progress", "fileutil", "logutil")},

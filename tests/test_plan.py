@@ -157,7 +157,17 @@ def test_init_order_tables_and_recognisers(tmp_path, capsys, monkeypatch):
     score = {(r[0], r[1]): r[3:] for r in _tsv(f["stage5.tsv"])}
     assert score["test", "ft"][0] == "whisper sphinx_per" and score["test", "clean"][0] == "whisper sphinx"
     assert score["test_heldout", "clean"][0] == "whisper"  # the second recogniser: on the main set only
-    assert score["test", "ft"][1] == "asr= decoding=beam_size=1, no_repeat_ngram_size=3 recognisers=whisper sphinx_per"
+    assert score["test", "ft"][1:] == ["false", "asr= decoding=beam_size=1, no_repeat_ngram_size=3 recognisers=whisper "
+                                              "sphinx_per"]  # plan's own default: no DNSMOS
+    # DNSMOS on the sets named, every row but the seed spread; its models enter the stamp, so a change rescores
+    f = make_plan(rec, "--modes", "", "--pretraining", "ft", "--dnsmos-sets", "test test_heldout", matrix=matrix,
+                  sets=("test", "test_heldout", "test_snr0"))
+    score = {(r[0], r[1]): r[3:] for r in _tsv(f["stage5.tsv"])}
+    on = sorted(k for k, v in score.items() if v[1] == "true")
+    assert on == [("test", "clean"), ("test", "dec"), ("test", "ft"), ("test", "noisy"), ("test_heldout", "clean"),
+                  ("test_heldout", "noisy")]  # (ft is not a held-out system; test_snr0 not named)
+    assert all(score[k][2].endswith(" dnsmos=p835:sig_bak_ovr.onnx+p808:model_v8.onnx") for k in on)
+    assert not any("dnsmos" in v[2] for k, v in score.items() if k not in on)
     # a system the matrix calls assembled must not train
     err = make_plan(rec, "--modes", "", "--pretraining", "asm", matrix=matrix, capsys=capsys)
     assert "system 'asm' is assembled" in err
@@ -199,11 +209,12 @@ def test_seed_spread_from_the_scores(tmp_path, capsys):
     write_scores(rec / "exp" / "good" / "score_test", base + 0.5 + rng.normal(0, 0.2, 100))
     noise = rng.normal(0, 0.2, 50)
     write_scores(rec / "exp" / "same" / "score_test", base + np.concatenate([noise, -noise]))
-    f = make_plan(rec, "--modes", "base good same", "--train-seeds", "2 3")
+    f = make_plan(rec, "--modes", "base good same", "--train-seeds", "2 3", "--dnsmos-sets", "test")
+    assert {r[4] for r in _tsv(f["stage5.tsv"])} == {"true"}  # DNSMOS for the main rows, not for the spread:
     runs = [r[0] for r in _tsv(f["stage6_train.tsv"])]
     assert runs == ["base_seed2", "base_seed3", "good_seed2", "good_seed3"]  # 'same' does not differ
     assert yaml.safe_load(f["train/good_seed3.yaml"])["train"]["seed"] == 3
-    assert [r[3] for r in _tsv(f["stage6_score.tsv"])] == ["none"] * 4  # the spread is of PESQ / STOI / SI-SDR
+    assert [r[3:5] for r in _tsv(f["stage6_score.tsv"])] == [["none", "false"]] * 4  # of PESQ / STOI / SI-SDR
     assert f["stage7_seeds.args"].splitlines()[:3] == ["--seed-row", "Base", "exp/base exp/base_seed2 exp/base_seed3"]
     # stage 6 chooses again once stage 5 has scored: 'same' now differs too
     (rec / "exp" / "same" / "score_test" / "scores.tsv").unlink()

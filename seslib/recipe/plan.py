@@ -16,7 +16,8 @@ to ``exp/plan/`` for the stages to read.
                       storage, streams
   stage3.tsv          systems in training order (each after those its init reads): system, config, inputs
   stage4.tsv          enhancement: set, row, model (a checkpoint or peer:<name>), input scp
-  stage5.tsv          scoring: set, row, hypothesis scp, recognisers ("none": no ASR), stamp config
+  stage5.tsv          scoring: set, row, hypothesis scp, recognisers ("none": no ASR), DNSMOS (true/false),
+                      stamp config
   stage6_lags.args, stage6_spectra.args   the analysis tools' arguments (one per line)
   stage7.args         seslib.bin.results's arguments: every table's rows, title and note
 
@@ -50,7 +51,7 @@ OPTIONS = {
     "feature_storage": "float32", "train_set": "", "teacher_check": "false", "teacher_conf": "",
     "pretraining": "auto", "peers": "", "asr_model": "", "snr_variants_of": "test", "test_snrs": "",
     "test_snr": "-5 -5", "heldout_systems": "auto", "snr_systems": "auto", "sphinx_systems": "auto",
-    "analysis": "true", "train_seeds": "", "seed_systems": "auto", "max_seed_systems": "2",
+    "analysis": "true", "train_seeds": "", "seed_systems": "auto", "max_seed_systems": "2", "dnsmos_sets": "",
 }
 STORAGES = ("float32", "two-byte", "speech-feature")
 
@@ -192,15 +193,15 @@ class Planner:
             systems = self.enhance if i == 0 else self.snr_systems() if t.startswith("test_snr") else self.heldout()
             rows4 += [(t, s, f"exp/{s}/best.pt", self.entries[s]["input"]) for s in systems]
             refs = ["noisy"] if "_snr" in t else ["clean", "noisy"]
-            rows5 += [(t, r, f"data/{t}/{'spk1' if r == 'clean' else 'wav'}.scp") + self.recognisers(r, i == 0)
+            rows5 += [(t, r, f"data/{t}/{'spk1' if r == 'clean' else 'wav'}.scp") + self.scorers(r, t, i == 0)
                       for r in refs]
-            rows5 += [(t, s, f"exp/{s}/enhanced_{t}/wav.scp") + self.recognisers(s, i == 0) for s in systems]
+            rows5 += [(t, s, f"exp/{s}/enhanced_{t}/wav.scp") + self.scorers(s, t, i == 0) for s in systems]
             if "_snr" not in t:  # peers: on the -5 dB sets
                 rows4 += [(t, f"peer_{q}", f"peer:{q}", "wav.scp") for q in o["peers"].split()]
-                rows5 += [(t, f"peer_{q}", f"exp/peer_{q}/enhanced_{t}/wav.scp") + self.recognisers(f"peer_{q}", False)
+                rows5 += [(t, f"peer_{q}", f"exp/peer_{q}/enhanced_{t}/wav.scp") + self.scorers(f"peer_{q}", t, False)
                           for q in o["peers"].split()]
         f["stage4.tsv"] = _tsv(("set", "row", "model", "input_scp"), rows4)
-        f["stage5.tsv"] = _tsv(("set", "row", "hyp_scp", "recognisers", "stamp_config"), rows5)
+        f["stage5.tsv"] = _tsv(("set", "row", "hyp_scp", "recognisers", "dnsmos", "stamp_config"), rows5)
         if self.analysis:
             spec = teacher_spec(self.teacher, self.teacher, self.recipe)
             f["stage6_lags.args"] = "".join(a + "\n" for a in lag_args(self.systems, spec))
@@ -224,8 +225,8 @@ class Planner:
         f["stage6_train.tsv"] = _tsv(("system", "config", "inputs"), [self.train_row(s) for s in runs])
         f["stage6_enhance.tsv"] = _tsv(("set", "row", "model", "input_scp"),
                                        [(main, s, f"exp/{s}/best.pt", self.entries[s]["input"]) for s in runs])
-        f["stage6_score.tsv"] = _tsv(("set", "row", "hyp_scp", "recognisers", "stamp_config"),
-                                     [(main, s, f"exp/{s}/enhanced_{main}/wav.scp") + self.recognisers(s, True)
+        f["stage6_score.tsv"] = _tsv(("set", "row", "hyp_scp", "recognisers", "dnsmos", "stamp_config"),
+                                     [(main, s, f"exp/{s}/enhanced_{main}/wav.scp") + self.scorers(s, main, True)
                                       for s in runs])
         seed_rows = []
         for s in _unique(split_seed(x)[0] for x in runs):
@@ -242,8 +243,10 @@ class Planner:
     def train_row(self, s: str) -> tuple:
         return (s, f"exp/plan/train/{s}.yaml", " ".join(self.entries[s]["inputs"]))
 
-    def recognisers(self, row: str, main_set: bool) -> tuple[str, str]:
-        """(recognisers, stamp config) of scoring ``row``: Whisper everywhere; on the main set also
+    def scorers(self, row: str, test_set: str, main_set: bool) -> tuple[str, str, str]:
+        """(recognisers, DNSMOS true/false, stamp config) of scoring ``row`` on ``test_set``.
+
+        Recognisers: Whisper everywhere; on the main set also
         PocketSphinx's phone error rate for the noisy input, the sphinx systems, Tables 2-3 and the
         analysis systems, and its word search for the clean speech; ``none`` for the seed spread."""
         sphinx = set(_auto(self.o["sphinx_systems"], self.x.sphinx_systems)) | set(self.table2) | set(self.table3) \
@@ -258,8 +261,12 @@ class Planner:
             rec = "whisper sphinx_per"
         else:
             rec = "whisper"
+        # DNSMOS (about twice Whisper's time per utterance): every row of --dnsmos-sets, not the seed spread
+        dnsmos = test_set in self.o["dnsmos_sets"].split() and split_seed(row)[1] is None
         from ..asr import describe_decoding
-        return rec, f"asr={self.o['asr_model']} decoding={describe_decoding()} recognisers={rec}"
+        from ..dnsmos import MODELS
+        stamp = f"asr={self.o['asr_model']} decoding={describe_decoding()} recognisers={rec}"
+        return rec, str(dnsmos).lower(), stamp + (f" dnsmos={MODELS}" if dnsmos else "")
 
     def title(self, data_dir: str) -> str:
         lo, hi = self.o["test_snr"].split()

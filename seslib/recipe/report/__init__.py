@@ -15,8 +15,8 @@ from .analysis import analysis_section
 from .corpus import corpus_section, real_section
 from .pretrain import table2_section, table3_section
 from .stats import intervals_section, seed_cost, seed_section
-from .tables import (MAX_PARAMS, _fmt, _scores, _summary, ablation_section, checkpoint_budget, environment,
-                     heldout_section, scored_sets, stage_times, stage_totals, system_facts)
+from .tables import (MAX_PARAMS, _fmt, _scores, _summary, ablation_section, checkpoint_budget, dnsmos_cells,
+                     environment, heldout_section, scored_sets, stage_times, stage_totals, system_facts)
 from .teacher import content_check_section, pretrain_section, teacher_ablation_section
 from .wer import snr_section
 
@@ -66,7 +66,7 @@ def write(args) -> int:
         lat = f["latency_ms"]
         rows.append(
             f"| {label} | {_fmt(s['pesq'], 2)} | {_fmt(s['stoi'], 2)} | {_fmt(s['si_sdr'], 1)} | "
-            f"{_fmt(s.get('wer'), 1)} | {'–' if ok is None else ('✓' if ok else '✗')} | "
+            f"{_fmt(s.get('wer'), 1)} | {dnsmos_cells(s)} | {'–' if ok is None else ('✓' if ok else '✗')} | "
             f"{'–' if f['causal'] is None else ('yes' if f['causal'] else 'no')} | "
             f"{'–' if not params else f'{params / 1e6:.2f} M'} | "
             f"{'whole utterance' if lat == math.inf else ('–' if not lat else f'{lat:.0f} ms')} | "
@@ -76,14 +76,18 @@ def write(args) -> int:
     md = [f"# {args.title}", ""]
     if args.note:
         md += [args.note, ""]
-    md += ["| Model | PESQ | STOI | SI-SDR (dB) | WER (%) | Constr. | causal | parameters | algorithmic latency "
-           "| SSL at inference | utterances (PESQ failures) | PocketSphinx WER / PER (%) |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
+    md += ["| Model | PESQ | STOI | SI-SDR (dB) | WER (%) | DNSMOS SIG | BAK | OVRL | P.808 | Constr. | causal "
+           "| parameters | algorithmic latency | SSL at inference | utterances (PESQ failures) "
+           "| PocketSphinx WER / PER (%) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
            "Constr. = causal, < 4 M parameters and no SSL model at inference (paper, Table 1), each derived: "
            "causality by a perturbation check, parameters counted (enhancer only), SSL use from the loaded model. "
            "PESQ is wide band; WER by the offline Whisper tiny.en (seslib.asr), corpus level; the clean "
            "reference row is the ASR's own error on the clean speech. PocketSphinx (seslib.asr_sphinx), a recogniser "
-           "that shares nothing with a Whisper teacher: phone error rate where scored, WER for the clean speech.", ""]
+           "that shares nothing with a Whisper teacher: phone error rate where scored, WER for the clean speech. "
+           "DNSMOS P.835 (SIG: speech, BAK: background, OVRL: overall) and P.808, seslib.dnsmos: estimated from the "
+           "output alone, no reference; OVRL stays near 3.3 even for clean speech, so compare rows, not the "
+           "scale's top.", ""]
     if len(args.sets) > 1 and any((Path(r[1]) / f"score_{args.sets[1]}" / "summary.json").is_file() for r in args.row):
         md += heldout_section(args.row, args.sets)
     if "test_real" in args.sets:

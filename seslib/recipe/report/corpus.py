@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 from ...analysis.compare import compare, read_scores
+from .tables import SIGNAL_CELL, signal_cell
 
-GAINS = (("stoi", "STOI", 3), ("si_sdr", "SI-SDR (dB)", 2))
+GAINS = (("stoi", "STOI", 3), ("si_sdr", "SI-SDR (dB)", 2), ("dnsmos_ovrl", "DNSMOS OVRL", 2))
 
 
 def _gain_cell(system_dir, noisy_dir, test_set: str, key: str, nd: int) -> str:
@@ -41,14 +42,14 @@ def corpus_section(rows, sets, summary, stamp_dir: Path, checkpoint_budget) -> l
           "default), (c) plus the real voices too, each with the default budget and with 4x the steps; "
           "the sources are left out of dynamic mixing by path (`data.exclude`), so every row draws from the same "
           "stage-1 data and is scored on the same test sets. `test_real`: held-out real speakers in held-out real "
-          "noise packages (README, \"Real recordings\"). Cells: PESQ / STOI / SI-SDR (dB).", "",
+          f"noise packages (docs/data.md, \"The real recordings\"). Cells: {SIGNAL_CELL}.", "",
           "| System | budget | train wall time | " + " | ".join(sets) + " |",
           "|---|---|---|" + "---|" * len(sets)]
     for label, d, src in rows:
         cells = []
         for t in sets:
             s = summary(d, t)
-            cells.append(f"{s['pesq']:.2f} / {s['stoi']:.3f} / {s['si_sdr']:.2f}")
+            cells.append(signal_cell(s))
         budget = "–" if src in ("noisy", "clean") else checkpoint_budget(src)
         wall = "–" if src in ("noisy", "clean") else _wall(stamp_dir, d)
         md.append(f"| {label} | {budget} | {wall} | " + " | ".join(cells) + " |")
@@ -79,15 +80,16 @@ def real_section(rows, real_set: str, snr_sets, summary) -> list[str]:
     names = [f"{t.rsplit('_snr', 1)[1]} dB" if "_snr" in t else "-5 dB" for t in sets]
     md = [f"## Real voices in real noise ({real_set})", "",
           "Held-out real speakers (recorded, not synthesised) in noise recorded for held-out packages, at -5 dB and "
-          "again at other SNRs (the same utterances and noise segments). No transcripts: no WER. Cells: PESQ / STOI / "
-          "SI-SDR (dB); Δ: the gain over the noisy input at -5 dB with its 95 % paired bootstrap interval.", "",
-          "| System | " + " | ".join(names) + " | Δ STOI | Δ SI-SDR (dB) |", "|---|" + "---|" * (len(sets) + 2)]
+          f"again at other SNRs (the same utterances and noise segments). No transcripts: no WER. Cells: {SIGNAL_CELL}; "
+          "Δ: the gain over the noisy input at -5 dB with its 95 % paired bootstrap interval.", "",
+          "| System | " + " | ".join(names) + " | " + " | ".join(f"Δ {name}" for _, name, _ in GAINS) + " |",
+          "|---|" + "---|" * (len(sets) + len(GAINS))]
     for label, d, src in rows:
         cells = []
         for t in sets:
             s = summary(d, t)
-            cells.append(f"{s['pesq']:.2f} / {s['stoi']:.3f} / {s['si_sdr']:.2f}")
-        gains = ["–", "–"] if src in ("noisy", "clean") or not noisy else \
+            cells.append(signal_cell(s))
+        gains = ["–"] * len(GAINS) if src in ("noisy", "clean") or not noisy else \
             [_gain_cell(d, noisy, real_set, k, nd) for k, _, nd in GAINS]
         md.append(f"| {label} | " + " | ".join(cells + gains) + " |")
     return md + [""]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ...checkpoint import read_checkpoint
 
+from .tables import SCORES_CELL
 from .teacher import score_delta
 
 
@@ -56,7 +57,7 @@ def table2_section(rows, sets, summary, scores, stamp_dir: Path) -> list[str]:
           "clean test speech from the teacher's embeddings of it (the same decoder for every encoder loss: it never "
           "sees the encoder); (ii) the whole pipeline on the noisy input, pre-trained encoder -> P -> M -> decoder. "
           f"Reference ({sets[0]}): {_reference(summary, sets)}.", "",
-          "| Encoder loss / decoder input | " + " | ".join(f"{t}: PESQ / STOI / SI-SDR / WER" for t in sets)
+          "| Encoder loss / decoder input | " + " | ".join(f"{t}: {SCORES_CELL}" for t in sets)
           + f" | PocketSphinx WER / PER ({sets[0]}) | budget | init | best valid | train wall time |",
           "|---|" + "---|" * len(sets) + "---|---|---|---|---|"]
     for label, d, ckpt in rows:
@@ -75,7 +76,7 @@ def table3_section(rows, sets, summary, scores, stamp_dir: Path) -> list[str]:
     md = ["## Table 3: pre-trained models fine-tuned", "",
           "The L1-pre-trained models of Table 2 fine-tuned end to end with -SI-SDR (eq. 1), with Base's budget and "
           "data pipeline. Δ vs Base: the row minus Base on " + sets[0] + " (PESQ / STOI / SI-SDR).", "",
-          "| Encoder loss / decoder input | " + " | ".join(f"{t}: PESQ / STOI / SI-SDR / WER" for t in sets)
+          "| Encoder loss / decoder input | " + " | ".join(f"{t}: {SCORES_CELL}" for t in sets)
           + " | Δ vs Base | budget | init | best valid | train wall time |",
           "|---|" + "---|" * len(sets) + "---|---|---|---|---|"]
     base = next((summary(d, sets[0]) for _, d, _ in rows if Path(d).name == "base"), None)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ...analysis.compare import compare, read_scores
 
-METRICS = (("pesq", "PESQ", 2), ("stoi", "STOI", 3), ("si_sdr", "SI-SDR (dB)", 2), ("wer", "WER (points)", 1))
+METRICS = (("pesq", "PESQ", 2), ("stoi", "STOI", 3), ("si_sdr", "SI-SDR (dB)", 2), ("wer", "WER (points)", 1),
+           ("dnsmos_sig", "DNSMOS SIG", 2), ("dnsmos_bak", "BAK", 2), ("dnsmos_ovrl", "OVRL", 2), ("dnsmos_p808", "P.808", 2))
 
 
 def _cell(r: dict | None, nd: int) -> str:
@@ -53,8 +54,8 @@ def intervals_section(groups, test_set: str, base_seeds=None) -> list[str]:
     width = max(spread["si_sdr"]) - min(spread["si_sdr"]) if spread and "si_sdr" in spread else None
     md = ["## Which differences are established: paired bootstrap over test utterances", "",
           f"Each row minus its reference on {test_set}, with the 95 % interval of the difference from 1000 paired "
-          "resamples of the test utterances (seed 0; the same utterances drawn for both systems). PESQ, STOI and "
-          "SI-SDR: difference of the means; WER: difference of corpus WER in points, errors and reference words "
+          "resamples of the test utterances (seed 0; the same utterances drawn for both systems). PESQ, STOI, "
+          "SI-SDR and DNSMOS (where scored): difference of the means; WER: difference of corpus WER in points, errors and reference words "
           "resampled together. `*`: the interval excludes zero. This measures test-sample noise only: a model "
           "trained again with another seed differs by more (next section)"
           + ("" if width is None else f"; the last column says whether the SI-SDR difference exceeds Base's range over "

@@ -48,7 +48,7 @@ def system_facts(source: str) -> dict:
         delay = peers.measure_delay(peer)
         causal = causal_check(peer.enhance)
         return {"causal": causal, "parameters": peer.parameters, "ssl": False,
-                "latency_ms": 1000 * delay / 16000 if peer.causal else math.inf}
+                "latency_ms": peers.algorithmic_latency_ms(peer, delay) if peer.causal else math.inf}
 
     from ... import stft
     from ...checkpoint import load_model
@@ -164,8 +164,27 @@ def valid_curve(train_log: Path) -> list[tuple[int, float]]:
     return out
 
 
+#: the DNSMOS columns of a score summary (seslib.dnsmos), with their table names
+DNSMOS = (("dnsmos_sig", "SIG"), ("dnsmos_bak", "BAK"), ("dnsmos_ovrl", "OVRL"), ("dnsmos_p808", "P.808"))
+#: what the cells of :func:`_scores` hold, for the tables' headers and captions
+SCORES_CELL = "PESQ / STOI / SI-SDR (dB) / WER (%) / DNSMOS OVRL"
+SIGNAL_CELL = "PESQ / STOI / SI-SDR (dB) / DNSMOS OVRL"
+
+
 def _scores(s: dict) -> str:
-    return f"{_fmt(s['pesq'], 2)} | {_fmt(s['stoi'], 3)} | {_fmt(s['si_sdr'], 2)} | {_fmt(s.get('wer'), 1)}"
+    """PESQ | STOI | SI-SDR | WER | DNSMOS OVRL of a summary ("–" where not scored)."""
+    return (f"{_fmt(s['pesq'], 2)} | {_fmt(s['stoi'], 3)} | {_fmt(s['si_sdr'], 2)} | {_fmt(s.get('wer'), 1)} | "
+            f"{_fmt(s.get('dnsmos_ovrl'), 2)}")
+
+
+def signal_cell(s: dict) -> str:
+    """``PESQ / STOI / SI-SDR / DNSMOS OVRL`` of a summary, one table cell (sets without transcripts)."""
+    return f"{_fmt(s['pesq'], 2)} / {_fmt(s['stoi'], 3)} / {_fmt(s['si_sdr'], 2)} / {_fmt(s.get('dnsmos_ovrl'), 2)}"
+
+
+def dnsmos_cells(s: dict) -> str:
+    """``SIG | BAK | OVRL | P.808`` of a summary ("–" where DNSMOS was not scored)."""
+    return " | ".join(_fmt(s.get(k), 2) for k, _ in DNSMOS)
 
 
 def _delta(a: dict, b: dict, key: str, nd: int) -> str:
@@ -180,26 +199,27 @@ def heldout_section(rows, sets) -> list[str]:
     md = [f"## Held-out voices ({held})", "",
           f"The same systems on `{held}`, read by voices that occur nowhere in training, validation or `{seen}`; "
           f"Δ = {held} − {seen} (the generalisation gap; negative: worse on unheard voices).", "",
-          "| Model | PESQ | STOI | SI-SDR (dB) | WER (%) | Δ PESQ | Δ STOI | Δ SI-SDR | utterances |",
-          "|---|---|---|---|---|---|---|---|---|"]
+          "| Model | PESQ | STOI | SI-SDR (dB) | WER (%) | DNSMOS OVRL | Δ PESQ | Δ STOI | Δ SI-SDR | Δ OVRL "
+          "| utterances |",
+          "|---|---|---|---|---|---|---|---|---|---|---|"]
     for label, d, _ in rows:
         if not (Path(d) / f"score_{held}" / "summary.json").is_file():
             continue  # scored on the first set only
         a, b = _summary(d, held), _summary(d, seen)
         md.append(f"| {label} | {_scores(a)} | {_delta(a, b, 'pesq', 2)} | {_delta(a, b, 'stoi', 3)} | "
-                  f"{_delta(a, b, 'si_sdr', 2)} | {a['utterances']} |")
+                  f"{_delta(a, b, 'si_sdr', 2)} | {_delta(a, b, 'dnsmos_ovrl', 2)} | {a['utterances']} |")
     return md + [""]
 
 
 def ablation_section(rows, sets, stamp_dir: Path) -> list[str]:
     """The data-ablation table (see the module docstring) and the valid curves."""
     md = ["## Training data: static mixtures, dynamic mixing, augmentation", "",
-          "Base trained with the same budget on different data pipelines. Scores per test set as PESQ / STOI / "
-          "SI-SDR (dB) / WER (%); gap = " + (f"{sets[1]} − {sets[0]}" if len(sets) > 1 else "–")
+          f"Base trained with the same budget on different data pipelines. Scores per test set as {SCORES_CELL}; "
+          "gap = " + (f"{sets[1]} − {sets[0]}" if len(sets) > 1 else "–")
           + "; gap of gains: the same difference of each system's gain over the noisy input of each set "
             "(removes how hard each set's input is).", "",
           "| System | training data | budget | train wall time | best valid SI-SDR (step) | "
-          + " | ".join(f"{t}: PESQ / STOI / SI-SDR / WER" for t in sets)
+          + " | ".join(f"{t}: {SCORES_CELL}" for t in sets)
           + (" | gap PESQ / STOI / SI-SDR | gap of gains PESQ / STOI / SI-SDR |" if len(sets) > 1 else " |"),
           "|---|---|---|---|---|" + "---|" * len(sets) + ("---|---|" if len(sets) > 1 else "")]
     curves = []

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ...checkpoint import read_checkpoint
+from .tables import SCORES_CELL
 
 
 def content_check_section(files) -> list[str]:
@@ -85,8 +86,8 @@ def teacher_ablation_section(rows, sets, summary, scores) -> list[str]:
     """
     md = ["## Teacher ablation: what the teacher knows versus an extra loss term", "",
           "Each mode trained with the same budget, crops and data pipeline, with the real teacher, its random twin "
-          "(same architecture, random weights) and the small wav2vec 2.0 pre-trained offline. Scores: PESQ / STOI / "
-          "SI-SDR (dB) / WER (%); Δ vs random twin: the same mode with the random twin subtracted "
+          "(same architecture, random weights) and the small wav2vec 2.0 pre-trained offline. Scores: "
+          f"{SCORES_CELL}; Δ vs random twin: the same mode with the random twin subtracted "
           f"({sets[0]}: PESQ / STOI / SI-SDR).", "",
           "| Mode | teacher | best valid SI-SDR (step) | " + " | ".join(f"{t}" for t in sets) + " | Δ vs random twin |",
           "|---|---|---|" + "---|" * len(sets) + "---|"]

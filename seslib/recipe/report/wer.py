@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .tables import SCORES_CELL, _scores
+
 
 def _snr_name(test_set: str, main_snr: str) -> str:
     return f"{test_set[len('test_snr'):]} dB" if test_set.startswith("test_snr") else f"{main_snr} ({test_set})"
@@ -26,15 +28,13 @@ def snr_section(rows, main_set: str, snr_sets, summary, main_snr: str = "-5 dB")
                  + (f", PER {c['per_sphinx']:.1f} %" if "per_sphinx" in c else "") + ".")
     md = ["## WER against SNR: where the recogniser can rank systems", "",
           "The test set's speech and noise mixed again at other SNRs (same utterances and noise segments), so WER is "
-          "measured where Whisper tiny.en still hears speech. Cells: PESQ / STOI / SI-SDR (dB) / WER (%)." + floor, "",
+          f"measured where Whisper tiny.en still hears speech. Cells: {SCORES_CELL}." + floor, "",
           "| System | " + " | ".join(_snr_name(t, main_snr) for t in sets) + " | PocketSphinx PER (%), " + main_set + " |",
           "|---|" + "---|" * len(sets) + "---|"]
     for label, d in rows:
         cells = []
         for t in sets:
-            s = summary(d, t)
-            cells.append(f"{s['pesq']:.2f} / {s['stoi']:.3f} / {s['si_sdr']:.2f} / "
-                         + (f"{s['wer']:.1f}" if s.get("wer") is not None else "–"))
+            cells.append(_scores(summary(d, t)).replace(" | ", " / "))
         per = summary(d, main_set).get("per_sphinx")
         md.append(f"| {label} | " + " | ".join(cells) + f" | {'–' if per is None else f'{per:.1f}'} |")
     agree = [rank_agreement([summary(d, t) for _, d in rows]) for t in sets]
