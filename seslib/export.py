@@ -293,6 +293,44 @@ def export_onnx(model, path, opset: int = 17, source: str = "") -> dict:
     return meta
 
 
+#: what ``quantize`` accepts: the float export, or onnxruntime's dynamic int8 quantization
+QUANTIZE = ("none", "int8")
+
+
+def quantize_int8(src, dst) -> None:
+    """Write an int8 copy of the exported step ``src`` to ``dst``: onnxruntime's dynamic
+    quantization (``quantize_dynamic``) of every MatMul, Gemm and Conv weight to signed 8 bits,
+    one scale per tensor, activations quantized per call at run time (ConvTranspose stays
+    float: onnxruntime has no integer kernel for it). Per-channel scales are not used: the
+    grouped LSTM's batched matrix product has a 3-D weight, for which onnxruntime's integer
+    MatMul takes only one zero point. The metadata is kept, with ``quantization`` added.
+
+    The copy does not equal the float model: its cost is measured (RESULTS, README), not
+    assumed.
+    """
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    # the tool logs a line per tensor and advises its pre-processing pass on the root logger; that
+    # pass (quant_pre_process) gives this graph the same output, so both are left out
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=False,
+                         op_types_to_quantize=["MatMul", "Gemm", "Conv"])
+    finally:
+        root.setLevel(level)
+    meta = {p.key: p.value for p in onnx.load(str(src)).metadata_props}
+    meta["quantization"] = "int8: onnxruntime quantize_dynamic, MatMul/Gemm/Conv weights per tensor"
+    proto = onnx.load(str(dst))
+    del proto.metadata_props[:]
+    for k, v in meta.items():
+        proto.metadata_props.add(key=k, value=v)
+    onnx.save(proto, str(dst))
+
+
 class OnnxStep:
     """An exported streaming step run by onnxruntime, callable as :func:`run_steps` expects.
 
@@ -326,4 +364,4 @@ class OnnxStep:
 
 
 __all__ = ["StreamingStep", "state_shapes", "run_steps", "torch_step", "export_onnx", "OnnxStep",
-           "check_streamable"]
+           "check_streamable", "quantize_int8", "QUANTIZE"]

@@ -112,3 +112,37 @@ def test_export_cli_and_enhance_engine_onnx(trained, tmp_path, env, monkeypatch)
     assert enhance.main(["--model", str(onnx_path), "--engine", "onnx", first, str(tmp_path / "f.wav")]) == 0
     assert enhance.main(["--model", ck, "--engine", "onnx", first, str(tmp_path / "g.wav")]) == 1
     assert not (tmp_path / "g.wav").exists()
+
+
+def test_int8_export_is_smaller_quantized_and_checked(tmp_path, caplog):
+    """--quantize int8: integer kernels in the graph, a third of the bytes, an output near the
+    float model's but not equal to it, and the signal-to-difference check that can refuse it."""
+    import logging
+
+    import onnx
+    caplog.set_level(logging.INFO)
+    from seslib.export import quantize_int8
+    m = _model()  # the paper-sized default: enough weights for the size ratio to mean something
+    f32, i8 = tmp_path / "f.onnx", tmp_path / "i8.onnx"
+    export_onnx(m, f32)
+    quantize_int8(f32, i8)
+    ops = {n.op_type for n in onnx.load(str(i8)).graph.node}
+    assert {"DynamicQuantizeLinear", "ConvInteger"} <= ops and ops & {"DynamicQuantizeMatMul", "MatMulInteger"}
+    assert i8.stat().st_size < 0.4 * f32.stat().st_size
+    step = OnnxStep(i8)
+    assert step.meta["quantization"].startswith("int8") and step.meta["format"] == OnnxStep(f32).meta["format"]
+    x = (0.1 * np.random.default_rng(2).standard_normal(8000)).astype(np.float32)
+    ref, y = _offline(m, x), step.enhance(x)
+    snr = 10 * np.log10(np.sum(ref ** 2) / np.sum((y - ref) ** 2))
+    assert np.abs(y - ref).max() > 1e-5 and snr > 15  # quantized, and still the same model
+    # the CLI: written when the check passes, refused (nothing left) when it asks for more than int8 gives
+    ck = tmp_path / "m.pt"
+    from seslib.checkpoint import save_checkpoint
+    small = _model(channels=[4, 6, 8, 8, 8])
+    save_checkpoint(ck, {"model_config": small.config, "model": small.state_dict(), "config": {"mode": "base"}})
+    assert export_cli.main(["--model", str(ck), str(tmp_path / "q.onnx"), "--quantize", "int8", "--check-seconds",
+                            "1"]) == 0
+    assert "output / difference" in caplog.text and OnnxStep(tmp_path / "q.onnx").meta["quantization"]
+    assert export_cli.main(["--model", str(ck), str(tmp_path / "r.onnx"), "--quantize", "int8", "--min-snr", "200",
+                            "--check-seconds", "1"]) == 1
+    assert "int8 step's output" in caplog.text and not (tmp_path / "r.onnx").exists()
