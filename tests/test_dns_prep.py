@@ -124,7 +124,8 @@ def test_fake_dns_tree_and_the_dns_path_stages_0_to_5(tmp_path, env, tiny_teache
     args = ["./run.sh", "--corpus", "dns", "--stage", "0", "--stop-stage", "5", "--nj", "2",
             "--dns-train-hours", "0.004", "--dns-valid-hours", "0.002", "--dns-segment-seconds", "2",
             "--dns-test-utts", "3", "--teacher", str(tiny_teacher_dir), "--modes", "base distill_embed",
-            "--pretraining", "", "--analysis", "false", "--peers", "", "--test-snrs", "", "--sphinx-systems", "",
+            "--pretraining", "", "--analysis", "false", "--peers", "",
+            "--dnsmos-sets", "", "--test-snrs", "", "--sphinx-systems", "",
             "--train-set", "train.max_steps=2 train.batch_size=2 train.crop_seconds=1 train.log_every=1 "
                            "train.valid_every=2 train.ckpt_every=2 train.valid_max_utts=2"]
     r = subprocess.run(args, cwd=rec, env=env, capture_output=True, text=True)

@@ -26,7 +26,7 @@ train: {batch_size: 2, crop_seconds: 0.5, max_steps: 2, log_every: 1, valid_ever
 data: {dynamic_mixing: false}
 """
 OPTS = ["--modes", "base", "--pretraining", "", "--analysis", "false", "--train-seeds", "", "--peers", "",
-        "--nj", "1"]
+        "--dnsmos-sets", "", "--nj", "1"]
 
 
 def _pairs(root: Path, name: str, n: int, rng, text=True) -> Path:
