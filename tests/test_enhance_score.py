@@ -89,7 +89,7 @@ def test_score_noisy_and_pesq_failures(setup, tmp_path):
     (sil / "wav.scp").write_text("".join(f"{k} {v}\n" for k, v in sorted(scp.items())))
     out2 = tmp_path / "s2"
     assert score.main(["--ref-dir", str(setup / "test"), "--hyp", str(sil), "--out", str(out2), "--no-asr",
-                       "--quiet"]) == 0
+                       "--no-dnsmos", "--quiet"]) == 0
     s2 = json.loads((out2 / "summary.json").read_text())
     assert s2["pesq_failures"] == 4 and math.isnan(s2["pesq"]) and "wer" not in s2
     assert "pesq_error" in (out2 / "scores.tsv").read_text().splitlines()[0]
@@ -97,7 +97,7 @@ def test_score_noisy_and_pesq_failures(setup, tmp_path):
 
 def test_score_device_moves_the_recogniser_only(setup, tmp_path, caplog):
     import ctranslate2
-    args = ["--ref-dir", str(setup / "test"), "--hyp", str(setup / "test"), "--quiet"]
+    args = ["--ref-dir", str(setup / "test"), "--hyp", str(setup / "test"), "--quiet", "--no-dnsmos"]
     assert score.main(args + ["--out", str(tmp_path / "a")]) == 0
     assert score.main(args + ["--out", str(tmp_path / "b"), "--device", "auto", "--nj", "2"]) == 0
     a, b = (json.loads((tmp_path / x / "summary.json").read_text()) for x in "ab")
