@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 
 SAMPLE_RATE = 16000
-#: the keys of :meth:`DNSMOS.__call__`, in table order
+#: the keys of :meth:`DNSMOS.__call__`, in table order; their columns in score files, and table labels
 KEYS = ("sig", "bak", "ovrl", "p808")
+COLUMNS = tuple(f"dnsmos_{k}" for k in KEYS)
+LABELS = ("SIG", "BAK", "OVRL", "P.808")
 #: which models score, in the scoring stage's config (a change rescores)
 MODELS = "p835:sig_bak_ovr.onnx+p808:model_v8.onnx"
 

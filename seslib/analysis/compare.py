@@ -6,12 +6,13 @@ import csv
 import math
 from pathlib import Path
 
+from ..dnsmos import COLUMNS as DNSMOS_COLUMNS
 from .bootstrap import RESAMPLES, SEED, paired_bootstrap, paired_bootstrap_ratio
 
 #: the intrusive metrics (they need the clean reference); higher is better
 SIGNAL_METRICS = ("pesq", "stoi", "si_sdr")
 #: metrics compared as means over utterances (higher is better): the intrusive ones and DNSMOS (seslib.dnsmos)
-MEAN_METRICS = SIGNAL_METRICS + ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808")
+MEAN_METRICS = SIGNAL_METRICS + DNSMOS_COLUMNS
 
 
 def read_scores(path) -> dict[str, dict]:

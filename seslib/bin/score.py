@@ -38,10 +38,11 @@ from pathlib import Path
 from .. import audio, logutil
 from ..data import DataDirError, read_kv
 from ..fileutil import atomic_output, atomic_write_text
+from ..dnsmos import COLUMNS as DNSMOS_COLUMNS
+from ..dnsmos import LABELS as DNSMOS_LABELS
 from ..metrics import score_pair
 
 log = logging.getLogger("seslib.score")
-DNSMOS_COLUMNS = ["dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808"]
 COLUMNS = ["utt", "pesq", "stoi", "si_sdr", "word_errors", "ref_words", "pesq_error", "hypothesis",
            "sphinx_word_errors", "sphinx_phone_errors", "ref_phones", "sphinx_hypothesis", *DNSMOS_COLUMNS]
 RECOGNIZERS = ("whisper", "sphinx", "sphinx_per")  # sphinx: WER and PER; sphinx_per: PER only (fast)
@@ -194,8 +195,7 @@ def describe_summary(s: dict) -> str:
     if "stoi" in s:
         parts.append(f"PESQ {s['pesq']:.3f} STOI {s['stoi']:.3f} SI-SDR {s['si_sdr']:.2f} dB")
     if "dnsmos_ovrl" in s:
-        parts.append(f"DNSMOS SIG {s['dnsmos_sig']:.2f} BAK {s['dnsmos_bak']:.2f} OVRL {s['dnsmos_ovrl']:.2f} "
-                     f"P.808 {s['dnsmos_p808']:.2f}")
+        parts.append("DNSMOS " + " ".join(f"{n} {s[k]:.2f}" for k, n in zip(DNSMOS_COLUMNS, DNSMOS_LABELS)))
     for key, name in (("wer", "WER"), ("wer_sphinx", "Sphinx WER"), ("per_sphinx", "Sphinx PER")):
         if key in s:
             parts.append(f"{name} {s[key]:.1f}%")

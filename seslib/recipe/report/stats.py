@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 from ...analysis.compare import compare, read_scores
+from .tables import DNSMOS
 
 METRICS = (("pesq", "PESQ", 2), ("stoi", "STOI", 3), ("si_sdr", "SI-SDR (dB)", 2), ("wer", "WER (points)", 1),
-           ("dnsmos_sig", "DNSMOS SIG", 2), ("dnsmos_bak", "BAK", 2), ("dnsmos_ovrl", "OVRL", 2), ("dnsmos_p808", "P.808", 2))
+           *((k, ("DNSMOS " if i == 0 else "") + name, 2) for i, (k, name) in enumerate(DNSMOS)))
 
 
 def _cell(r: dict | None, nd: int) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ... import augment
+from ... import augment, dnsmos
 from ...checkpoint import read_checkpoint
 
 MAX_PARAMS = 4_000_000
@@ -165,7 +165,7 @@ def valid_curve(train_log: Path) -> list[tuple[int, float]]:
 
 
 #: the DNSMOS columns of a score summary (seslib.dnsmos), with their table names
-DNSMOS = (("dnsmos_sig", "SIG"), ("dnsmos_bak", "BAK"), ("dnsmos_ovrl", "OVRL"), ("dnsmos_p808", "P.808"))
+DNSMOS = tuple(zip(dnsmos.COLUMNS, dnsmos.LABELS))
 #: what the cells of :func:`_scores` hold, for the tables' headers and captions
 SCORES_CELL = "PESQ / STOI / SI-SDR (dB) / WER (%) / DNSMOS OVRL"
 SIGNAL_CELL = "PESQ / STOI / SI-SDR (dB) / DNSMOS OVRL"
