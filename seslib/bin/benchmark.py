@@ -166,7 +166,6 @@ def _part(node: str) -> str:
     return "dft, windows, state copies"
 
 
-#: published figures (not measured here): PESQ on VoiceBank-DEMAND, MACs per second, parameters
 #: (label, MACs per second, VoiceBank-DEMAND PESQ, parameters) as their authors report them, never measured here.
 #: GTCRN, and DeepFilterNet (v1) and RNNoise as compared there: Table 1 of the GTCRN README (Rong et al.,
 #: ICASSP 2024; the paper's 23.7 K / 39.6 M leave out the ERB module); FastEnhancer-B: its authors' table.
