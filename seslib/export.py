@@ -7,8 +7,9 @@ samples, with every piece of memory an explicit input and output:
 - ``ola`` ``[1, 80]``: the overlap-add tail of the previous frame's output;
 - ``enc<i>``: the previous input frame of encoder layer ``i`` ``[1, C, 1, F]``;
 - ``h<l>``, ``c<l>``: the LSTM state of layer ``l``, its groups stacked ``[G, 1, H]``;
-- ``dec<d>_<j>``: the previous input frame of layer ``j`` of decoder ``d`` (0: real part,
-  1: imaginary part).
+- ``dec<j>``: the previous input frame of layer ``j`` of both decoders (layer 0: the
+  bottleneck and the last encoder output, which both read; layer ``j > 0``: the real part's
+  decoder output, then the imaginary part's; the previous encoder skip is ``enc<i+1>``).
 
 Call ``k`` (k >= 1) receives samples ``[320 k, 320 k + 320)`` and analyses frame ``k - 1``
 (samples ``[320 (k - 1), 320 k + 80)``: the buffer and the hop's first 80 samples), so it
@@ -63,10 +64,9 @@ def state_shapes(model) -> dict[str, list[int]]:
     for li in range(model.config["lstm_layers"]):
         shapes[f"h{li}"] = [G, 1, model.embed_dim // G]
         shapes[f"c{li}"] = [G, 1, model.embed_dim // G]
-    for d in range(2):
-        for j in range(L):
-            i = L - 1 - j
-            shapes[f"dec{d}_{j}"] = [1, 2 * ch[i + 1], 1, fs[i + 1]]
+    for j in range(L):  # both decoders (see _Decoders)
+        i = L - 1 - j
+        shapes[f"dec{j}"] = [1, 2 * ch[i + 1], 1, fs[i + 1]]
     return shapes
 
 
@@ -87,9 +87,12 @@ class _Encoder(nn.Module):
 
 
 class _LSTM(nn.Module):
-    """The grouped LSTM on one frame, as matrix products: per layer, the groups' cells run as one
-    batched ``[x_g, h_g] @ W_g`` (an ONNX LSTM node per group costs more in per-node overhead
-    than its arithmetic at one frame). States ``h<l>``, ``c<l>`` per layer, ``[G, 1, H]``.
+    """The grouped LSTM on one frame, as matrix products: per layer and group one
+    ``[x_g, h_g] @ W_g`` with a 2-D weight (an ONNX LSTM node per group costs more in per-node
+    overhead than its arithmetic at one frame; one batched product over the groups, with a 3-D
+    weight, is as fast in float but its int8 form is not: onnxruntime's fused int8 product
+    takes 2-D weights, and the LSTM, 80 % of the weights, reads them from memory at every
+    frame, so int8 pays most here). States ``h<l>``, ``c<l>`` per layer, ``[G, 1, H]``.
 
     With the gates of :class:`torch.nn.LSTM` reordered to ``(i, f, o, g)``:
     ``[i, f, o] = sigmoid(.)``, ``g = tanh(.)``, ``c' = f c + i g``, ``h' = o tanh(c')``.
@@ -116,7 +119,9 @@ class _LSTM(nn.Module):
         for li in range(self.n_layers):
             if li:  # interleave the groups
                 x = self.shuffle(x.reshape(1, 1, G * H))
-            z = torch.cat([x.reshape(G, 1, H), hc[2 * li]], dim=-1) @ getattr(self, f"w{li}") + getattr(self, f"b{li}")
+            w, b = getattr(self, f"w{li}"), getattr(self, f"b{li}")
+            xs, hs = x.reshape(G, H).chunk(G, dim=0), hc[2 * li].reshape(G, H).chunk(G, dim=0)
+            z = torch.stack([torch.cat([xs[g], hs[g]], dim=-1) @ w[g] for g in range(G)]) + b
             sig, g = z.split([3 * H, H], dim=-1)
             i, f, o = torch.sigmoid(sig).chunk(3, dim=-1)
             c = f * hc[2 * li + 1] + i * torch.tanh(g)
@@ -127,40 +132,83 @@ class _LSTM(nn.Module):
 
 
 class _Decoders(nn.Module):
-    """The bridge (if any), both decoders and the output layers on one frame.
+    """The bridge (if any), both decoders and the output layers on one frame, the two decoders
+    computed together (half the nodes of two separate decoders; the same products).
 
     A transposed conv with a 2-frame kernel run on [previous, current] frame computes three
     output frames of which a step keeps one: half its work is thrown away. Each is folded here
     into one (1, 3) transposed conv over the two frames stacked as channels, which computes only
     the kept frame: ``out_t = W[:, :, 0] x_t + W[:, :, 1] x_(t-1) + b``.
+
+    Both decoders' first layers read the same input (the bottleneck and the last encoder
+    output): one transposed conv with their output channels side by side, ordered so that one
+    GLU gates both. Every later layer ``j`` is a transposed conv of two groups, group ``d``
+    reading decoder ``d``'s previous and current input; the previous frame of the encoder skip
+    it reads is the encoder's own cache (``enc<i+1>``), so the state ``dec<j>`` holds only the
+    decoders' previous input ``h`` (real part's channels, then the imaginary part's). The batch
+    norms of the two decoders are one norm over their channels side by side.
     """
 
     def __init__(self, model):
         super().__init__()
         self.model = model
-        for d, dec in enumerate(model.decoders):
-            for j, layer in enumerate(dec):
-                w = layer.conv.weight.detach()  # [C_in, 2 C_out, 2, 3]
-                self.register_buffer(f"w{d}_{j}", torch.cat([w[:, :, 1:2], w[:, :, 0:1]], dim=0))
+        L = len(model.encoder)
+        self.n = L
+        for j in range(L):
+            pair = [dec[j] for dec in model.decoders]
+            folded = [torch.cat([lay.conv.weight.detach()[:, :, 1:2], lay.conv.weight.detach()[:, :, 0:1]], dim=0)
+                      for lay in pair]  # per decoder [2 C_in (previous, current), 2 C_out, 1, 3]
+            bias = [lay.conv.bias.detach() for lay in pair]
+            c = folded[0].shape[1] // 2
+            if j == 0:  # output channels [value 0, value 1, gate 0, gate 1]: one GLU gates both
+                w = torch.cat([folded[0][:, :c], folded[1][:, :c], folded[0][:, c:], folded[1][:, c:]], dim=1)
+                b = torch.cat([bias[0][:c], bias[1][:c], bias[0][c:], bias[1][c:]])
+            else:  # two groups: input channels [decoder 0's, decoder 1's], outputs likewise
+                w, b = torch.cat(folded, dim=0), torch.cat(bias)
+            self.register_buffer(f"w{j}", w)
+            self.register_buffer(f"b{j}", b)
+            norms = [lay.norm for lay in pair]
+            if norms[0] is not None:
+                for key in ("running_mean", "running_var", "weight", "bias"):
+                    self.register_buffer(f"{key}{j}", torch.cat([getattr(nm, key).detach() for nm in norms]))
+                self.eps = norms[0].eps
+        self.output_padding = [dec_layer.conv.output_padding[1] for dec_layer in model.decoders[0]]
 
-    def forward(self, x, *skips_and_caches):
-        m = self.model
-        n = len(m.encoder)
-        skips, caches = skips_and_caches[:n], skips_and_caches[n:]
+    def _post(self, j, y):
+        if hasattr(self, f"running_mean{j}"):
+            y = F.elu(F.batch_norm(y, getattr(self, f"running_mean{j}"), getattr(self, f"running_var{j}"),
+                                   getattr(self, f"weight{j}"), getattr(self, f"bias{j}"), False, 0.0, self.eps))
+        return y
+
+    def forward(self, x, skips, enc_caches, caches):
+        """``skips``: the encoder outputs of this frame; ``enc_caches``: the encoder's input caches
+        (the previous frame's skips); ``caches``: the states ``dec<j>``. Returns the two output
+        layers' spectra and the new ``dec<j>``."""
+        m, n = self.model, self.n
         if m.from_teacher is not None:
             x = m.from_teacher(m.to_teacher(x))
         C, Fq = m.config["channels"][-1], m.freqs[-1]
-        h0 = x.reshape(1, 1, C, Fq).permute(0, 2, 1, 3)
-        parts, new = [], []
-        for d, (dec, lin) in enumerate(zip(m.decoders, m.out)):
-            h = h0
-            for j, (layer, skip) in enumerate(zip(dec, reversed(skips))):
-                xin = torch.cat([h, skip], dim=1)
+        h = x.reshape(1, 1, C, Fq).permute(0, 2, 1, 3)
+        new = []
+        for j in range(n):
+            i = n - 1 - j
+            if j == 0:
+                xin = torch.cat([h, skips[i]], dim=1)
                 new.append(xin)
-                y = F.conv_transpose2d(torch.cat([caches[d * n + j], xin], dim=1), getattr(self, f"w{d}_{j}"),
-                                       layer.conv.bias, stride=(1, 2), output_padding=(0, layer.conv.output_padding[1]))
-                h = layer._post(y)
-            parts.append(lin(h[:, 0, 0]))
+                inp, groups = torch.cat([caches[0], xin], dim=1), 1
+            else:
+                new.append(h)
+                prev, cur = caches[j].chunk(2, dim=1), h.chunk(2, dim=1)
+                s_prev = enc_caches[i + 1]
+                inp, groups = torch.cat([prev[0], s_prev, cur[0], skips[i], prev[1], s_prev, cur[1], skips[i]], dim=1), 2
+            y = F.conv_transpose2d(inp, getattr(self, f"w{j}"), getattr(self, f"b{j}"), stride=(1, 2),
+                                   output_padding=(0, self.output_padding[j]), groups=groups)
+            if j == 0:
+                y = F.glu(y, dim=1)
+            else:  # [value 0, gate 0, value 1, gate 1] -> [GLU 0, GLU 1]
+                y = F.glu(y.reshape(1, 2, y.shape[1] // 2, y.shape[-1]), dim=2).reshape(1, y.shape[1] // 2, 1, y.shape[-1])
+            h = self._post(j, y)
+        parts = [lin(h[:, d, 0]) for d, lin in enumerate(m.out)]
         return (*parts, *new)
 
 
@@ -206,7 +254,7 @@ class StreamingStep(nn.Module):
         hc_names = [k for k in self.names if k[0] in "hc" and k[1:2].isdigit()]
         lstm = self.lstm(skips[-1].permute(0, 2, 1, 3).reshape(B, 1, C * Fq), *[st[k] for k in hc_names])
         dec_names = [k for k in self.names if k.startswith("dec")]
-        dec = self.decoders(lstm[0], *skips, *[st[k] for k in dec_names])
+        dec = self.decoders(lstm[0], skips, [st[f"enc{i}"] for i in range(n)], [st[k] for k in dec_names])
         y = (dec[0] @ self.inv_re + dec[1] @ self.inv_im) * w  # [1, 400]
         out = torch.cat([st["ola"] + y[:, :S.WIN - S.HOP], y[:, S.WIN - S.HOP:S.HOP]], dim=1)
         new = {"buffer": hop, "ola": y[:, S.HOP:], **{f"enc{i}": t for i, t in enumerate(new_enc)},
@@ -299,11 +347,13 @@ QUANTIZE = ("none", "int8")
 
 def quantize_int8(src, dst) -> None:
     """Write an int8 copy of the exported step ``src`` to ``dst``: onnxruntime's dynamic
-    quantization (``quantize_dynamic``) of every MatMul, Gemm and Conv weight to signed 8 bits,
-    one scale per tensor, activations quantized per call at run time (ConvTranspose stays
-    float: onnxruntime has no integer kernel for it). Per-channel scales are not used: the
-    grouped LSTM's batched matrix product has a 3-D weight, for which onnxruntime's integer
-    MatMul takes only one zero point. The metadata is kept, with ``quantization`` added.
+    quantization (``quantize_dynamic``) of every MatMul and Gemm weight (the LSTM's four
+    products, the DFT tables, the output layers) to signed 8 bits, one scale per tensor,
+    activations quantized per call at run time. The convolutions stay float: onnxruntime has no
+    integer ConvTranspose, and its integer Conv made the step slower than the float convs
+    (Intel Xeon, 2026-12-06: RTF 0.037 with the convs quantized, 0.031 without). Per-channel
+    scales gave no closer output (35.0 against 34.9 dB output / difference on a random GCRN).
+    The metadata is kept, with ``quantization`` added.
 
     The copy does not equal the float model: its cost is measured (RESULTS, README), not
     assumed.
@@ -319,11 +369,11 @@ def quantize_int8(src, dst) -> None:
     root.setLevel(logging.ERROR)
     try:
         quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=False,
-                         op_types_to_quantize=["MatMul", "Gemm", "Conv"])
+                         op_types_to_quantize=["MatMul", "Gemm"])
     finally:
         root.setLevel(level)
     meta = {p.key: p.value for p in onnx.load(str(src)).metadata_props}
-    meta["quantization"] = "int8: onnxruntime quantize_dynamic, MatMul/Gemm/Conv weights per tensor"
+    meta["quantization"] = "int8: onnxruntime quantize_dynamic, MatMul/Gemm weights per tensor"
     proto = onnx.load(str(dst))
     del proto.metadata_props[:]
     for k, v in meta.items():
