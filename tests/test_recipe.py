@@ -133,7 +133,8 @@ def test_full_pipeline_tiny(tmp_path, env):
               "5_score_finetune_l1_teacher_test", "1_mix_test_snr0", "5_score_noisy_test_snr0",
               "5_score_pipeline_l1_test_snr0", "5_score_base_test_snr0",
               "3_train_student", "3_train_resynth_student", "4_enhance_resynth_student_test", "6_lags", "6_spectra",
-              "3_train_base_seed2", "4_enhance_concat_ws_seed2_test", "5_score_concat_ws_seed2_test"):
+              "3_train_base_seed2", "4_enhance_concat_ws_seed2_test", "5_score_concat_ws_seed2_test",
+              "3_train_base_steps12", "5_score_base_steps12_test"):
         assert (rec / "exp" / "stages" / f"{s}.done").is_file(), s
     # the encoder pre-training does not enhance; Tables 2-3 and the teacher ablation: first test set only
     for s in ("4_enhance_pretrain_enc_l1_test", "4_enhance_pipeline_l1_test_heldout",
@@ -176,8 +177,18 @@ def test_full_pipeline_tiny(tmp_path, env):
         (rec / "data" / "test" / "spk1.scp").read_text().split("\n")[0].split()[0]
     clean = json.loads((rec / "exp" / "clean" / "score_test" / "summary.json").read_text())
     assert "wer_sphinx" in clean and "per_sphinx" in clean  # the independent recogniser
+    import yaml
     t3 = text.split("## Table 3")[1].split("\n## ")[0]
     assert "| Base |" in t3 and "| L1 / Teacher, fine-tuned |" in t3
+    # equal budgets: the fine-tuned chain saw 4 encoder + 4 decoder + 4 fine-tuning steps, so a Base of 12
+    # steps is trained, and the fine-tuned row is compared with it
+    assert yaml.safe_load((rec / "exp" / "base_steps12" / "config.yaml").read_text())["train"]["max_steps"] == 12
+    t3_rows = {line.split(" | ")[0][2:]: line for line in t3.splitlines() if line.startswith("| ")}
+    assert "(base_steps12)" in t3_rows["L1 / Teacher, fine-tuned"]
+    assert "in all 12 steps" in t3_rows["L1 / Teacher, fine-tuned"] and "| Base, 12 steps |" in t3
+    assert "4 pretrain_enc_l1 + 4 pretrain_dec_teacher + 4 own" in t3_rows["L1 / Teacher, fine-tuned"]
+    assert "| L1 / Teacher, fine-tuned | Base, 12 steps |" in text.split("## Which differences are established")[1]
+    assert rows["Base"][14] == "4 / 0.0 h"  # Table 1's training steps / audio column
     abl = text.split("## Training data")[1]
     assert "| Base, static mixtures | static mixtures |" in abl and "| Base, dynamic mixing | dynamic mixing |" in abl
     assert "| Base | dynamic mixing + speed 0.5, reverb 0.5, colour 0.5, noise_gain 0.5, second_noise 0.5 |" in abl

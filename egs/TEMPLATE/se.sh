@@ -27,6 +27,7 @@ teacher_ablation_modes=auto  # modes trained with each of them (auto: the matrix
 teacher_check=false  # content check of each pretrained teacher against its random twin
 teacher_check_sentences=24  # held-out sentences of the content check (each read by 3 voices)
 pretraining=auto     # systems of Tables 2-3 and what their init reads (auto: all)
+budget_matched=true  # Table 3 beside a Base trained for each fine-tuned chain's total steps (base_steps<N>)
 teacher_features=auto   # dumped (stage 2), online (training loop); auto: online iff mixing is dynamic
 feature_storage=float32 # dumped features: float32, two-byte, speech-feature
 heldout_systems=auto snr_systems=auto sphinx_systems=auto  # where systems are scored (auto: the matrix's)
@@ -79,6 +80,8 @@ Options (default in brackets):
   --teacher-check true|false  content check of each pretrained teacher [$teacher_check]
   --teacher-check-sentences N  sentences of the content check [$teacher_check_sentences]
   --pretraining 'S ...'   systems of Tables 2-3, and what their init reads ('' for none) [$pretraining: all]
+  --budget-matched true|false  also train Base for the total steps of each Table 3 chain (pre-training
+                          + fine-tuning: base_steps<N>), Table 3's and its seed spread's reference [$budget_matched]
   --teacher-features F    dumped, online, or auto: online where mixing is dynamic [$teacher_features]
   --feature-storage S     dumped features as float32, two-byte or speech-feature [$feature_storage]
   --heldout-systems, --snr-systems, --sphinx-systems 'S ...'  systems scored on test_heldout and
@@ -105,7 +108,7 @@ recipe dir (exp/run.lock)."
 
 command_line="$0 $*"; cd "$(dirname "$0")"
 int_options="stage stop_stage seed num_rirs teacher_check_sentences max_seed_systems" positive_options="nj nproc"
-choice_options="teacher_features=auto|dumped|online feature_storage=float32|two-byte|speech-feature"
+choice_options="budget_matched=true|false teacher_features=auto|dumped|online feature_storage=float32|two-byte|speech-feature"
 . utils/parse_options.sh
 [ $# -ne 0 ] && { echo "$0: unexpected arguments: $*" 1>&2; exit 1; }
 [[ "$corpus" =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "$0: --corpus '$corpus': use letters, digits, _ . -" 1>&2; exit 1; }
@@ -176,7 +179,8 @@ fi
 plan_opts=()
 for o in corpus modes ablation teacher teacher_ablation teacher_ablation_modes teacher_features feature_storage \
   train_set teacher_check teacher_conf pretraining peers asr_model snr_variants_of test_snrs test_snr \
-  heldout_systems snr_systems sphinx_systems analysis train_seeds seed_systems max_seed_systems dnsmos_sets; do
+  heldout_systems snr_systems sphinx_systems analysis train_seeds seed_systems max_seed_systems dnsmos_sets \
+  budget_matched; do
   plan_opts+=("--${o//_/-}" "${!o}")
 done
 python -m seslib.recipe.plan make --out exp/plan --shared-conf "$SESLIB_ROOT/conf" --conf-tag "$train_conf_tag" \

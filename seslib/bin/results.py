@@ -17,7 +17,9 @@ curve, and scores on every set. ``--teacher-row`` systems make the teacher-ablat
 (each mode with the real teacher, its random twin, the offline pre-trained one), and
 ``--teacher-check`` files the content-check table. ``--pretrain-row`` and ``--finetune-row``
 systems make the paper's Tables 2 and 3 (pre-trained models as they are, and fine-tuned
-beside Base), with each one's budget, initialisation and best validation score. ``--corpus-row``
+beside Base and beside a Base of the same total steps), with each one's budget, initialisation and
+best validation score; ``--published`` gives a row the paper's numbers, shown in a column of their
+own. ``--corpus-row``
 systems make the training-corpus table (Base on synthetic sources, + real noise, + real voices;
 gains over the noisy input with bootstrap intervals), and a set named ``test_real`` (real voices in
 real noise; its ``--snr-sets`` copies ``test_real_snr<X>``) a table of every row scored on it. The Constr. column (paper,
@@ -77,6 +79,9 @@ def main(argv=None) -> int:
     p.add_argument("--decoded-row", nargs=2, action="append", default=[], metavar=("LABEL", "SYSTEM_DIR"),
                    help="speech decoded from embeddings, (b) teacher or (c) student in LABEL (Fig. 5)")
     p.add_argument("--student", help="checkpoint of the teacher-shaped student (Sec. 3.5)")
+    p.add_argument("--published", nargs=2, action="append", default=[], metavar=("SYSTEM_DIR", "JSON"),
+                   help="the paper's numbers of a row (JSON: pesq, stoi, si_sdr, wer, source), shown beside ours "
+                        "in Tables 1-3 and read by the findings table")
     p.add_argument("--fig-dir", help="where the figures go, linked from --out (default: figures/ beside it)")
     p.add_argument("--teacher-check", nargs="*", default=[], help="content-check JSON files (seslib.bin.teacher_check)")
     p.add_argument("--teacher-dir", help="experiment dir of the offline-pre-trained teacher (exp/teacher): "

@@ -26,40 +26,50 @@ def spectra_args(systems) -> list[str]:
             "--decoded", "student=exp/resynth_student/enhanced_test"]
 
 
-def choose_seed_systems(candidates, recipe_dir: str, test_set: str, limit: int) -> tuple[list[str], str]:
+def choose_seed_systems(candidates, recipe_dir: str, test_set: str, limit: int,
+                        references: dict | None = None) -> tuple[list[str], str]:
     """(systems, reason): Base and up to ``limit`` of ``candidates`` whose paired bootstrap
-    interval of the SI-SDR difference from Base on ``test_set`` excludes zero, the largest
-    differences first. Candidates not yet scored are left out."""
+    interval of the SI-SDR difference from their reference on ``test_set`` excludes zero, the
+    largest differences first; a chosen candidate's reference other than Base (``references``:
+    candidate -> the Base of its budget) is chosen with it. Candidates not yet scored are left out."""
     from ..analysis import compare, read_scores
     exp = Path(recipe_dir) / "exp"
+    references = references or {}
     try:
-        base = read_scores(exp / "base" / f"score_{test_set}")
+        read_scores(exp / "base" / f"score_{test_set}")
     except FileNotFoundError:
         return [], "Base is not scored yet"
     found = []
     for s in candidates:
         try:
-            r = compare(read_scores(exp / s / f"score_{test_set}"), base).get("si_sdr")
+            ref = read_scores(exp / references.get(s, "base") / f"score_{test_set}")
+            r = compare(read_scores(exp / s / f"score_{test_set}"), ref).get("si_sdr")
         except (FileNotFoundError, ValueError):
             continue
         if r and r["significant"]:
             found.append((abs(r["diff"]), s))
     chosen = [s for _, s in sorted(found, reverse=True)[:limit]]
-    reason = (f"{len(found)} of {len(candidates)} rows differ from Base in SI-SDR (95% paired bootstrap); "
-              f"the {len(chosen)} largest: {' '.join(chosen) or 'none'}")
-    return ["base"] + chosen, reason
+    reason = (f"{len(found)} of {len(candidates)} rows differ from the Base of their budget in SI-SDR (95% paired "
+              f"bootstrap); the {len(chosen)} largest: {' '.join(chosen) or 'none'}")
+    refs = [references[s] for s in chosen if s in references]
+    return list(dict.fromkeys(["base"] + refs + chosen)), reason
 
 
-def seed_spread(opts: dict, systems, candidates, recipe_dir: str, test_set: str) -> tuple[list[str], str]:
+def seed_spread(opts: dict, systems, candidates, recipe_dir: str, test_set: str,
+                references: dict | None = None) -> tuple[list[str], str]:
     """(seed runs ``S_seed<N>``, what was chosen and why) for the options ``train_seeds``,
-    ``seed_systems`` (auto: :func:`choose_seed_systems` over ``candidates``) and ``max_seed_systems``."""
+    ``seed_systems`` (auto: :func:`choose_seed_systems` over ``candidates``, each against its
+    ``references`` entry, Base without one) and ``max_seed_systems``."""
     seeds = opts["train_seeds"].split()
     if not seeds or "base" not in systems:
         return [], ""
     if opts["seed_systems"] == "auto":
-        chosen, reason = choose_seed_systems(candidates, recipe_dir, test_set, int(opts["max_seed_systems"]))
-    else:  # Base is the reference of the spread: always in it
-        chosen = ["base"] + [s for s in opts["seed_systems"].split() if s != "base"]
+        chosen, reason = choose_seed_systems(candidates, recipe_dir, test_set, int(opts["max_seed_systems"]),
+                                             references)
+    else:  # Base (and the Base of a chosen row's budget) is the reference of the spread: always in it
+        named = [s for s in opts["seed_systems"].split() if s != "base"]
+        refs = [(references or {})[s] for s in named if s in (references or {})]
+        chosen = list(dict.fromkeys(["base"] + refs + named))
         reason = "--seed-systems"
         unknown = [s for s in chosen if s not in systems]
         if unknown:

@@ -13,7 +13,9 @@ import yaml
 
 LISTS = ("table1", "table2", "table3", "pretraining", "assembled", "analysis", "heldout_systems", "snr_systems",
          "sphinx_systems", "teacher_ablation_modes")
-MAPS = ("corpus_ablation", "labels")
+MAPS = ("corpus_ablation", "labels", "published")
+#: the metrics a ``published`` entry may give (the paper's tables), and their table names
+PUBLISHED = {"pesq": "PESQ", "stoi": "STOI", "si_sdr": "SI-SDR", "wer": "WER"}
 
 
 class ExperimentsError(ValueError):
@@ -35,9 +37,16 @@ class Experiments:
     teacher_ablation_modes: list = field(default_factory=list)
     corpus_ablation: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
+    published: dict = field(default_factory=dict)
 
     def label(self, system: str) -> str:
-        """The row label of ``system`` (its own name when the matrix gives none)."""
+        """The row label of ``system`` (its own name when the matrix gives none; ``S_steps<N>``:
+        S's label and its steps)."""
+        if system not in self.labels:
+            from .systems import split_steps
+            root, steps = split_steps(system)
+            if steps is not None and system == f"{root}_steps{steps}":
+                return f"{self.label(root)}, {steps} steps"
         return self.labels.get(system, system)
 
     def table_of(self, system: str) -> str | None:
@@ -65,6 +74,11 @@ def load_experiments(path) -> Experiments:
     for k in MAPS:
         if not isinstance(raw.get(k, {}), dict):
             raise ExperimentsError(f"{path}: {k} must map system names to labels")
+    for system, entry in (raw.get("published") or {}).items():
+        bad = [k for k, v in (entry or {}).items() if k != "source" and (k not in PUBLISHED or not isinstance(v, (int, float)))]
+        if not isinstance(entry, dict) or bad or not isinstance(entry.get("source", ""), str):
+            raise ExperimentsError(f"{path}: published.{system} must map {', '.join(PUBLISHED)} to numbers (and "
+                                   f"source to text){'; not: ' + ', '.join(bad) if bad else ''}")
     stray = sorted(set(raw.get("pretraining", [])) - set(raw.get("table2", [])) - set(raw.get("table3", [])))
     if stray:
         raise ExperimentsError(f"{path}: pretraining systems in neither table2 nor table3: {' '.join(stray)}")

@@ -41,7 +41,8 @@ from .. import augment
 from ..premixed import test_sets as find_test_sets
 from .analysis import lag_args, seed_spread, spectra_args
 from .experiments import ExperimentsError, load_experiments
-from .systems import TEACHER_SEP, PlanError, SystemConfigs, fixed_teacher, split_seed, split_teacher
+from . import budget
+from .systems import TEACHER_SEP, PlanError, SystemConfigs, fixed_teacher, split_seed, split_steps, split_teacher
 from .teachers import is_random, pretrain_dir, teacher_spec, teacher_tag, weights_dir
 
 #: se.sh's options that the plan reads, with their defaults ("auto": the experiment matrix's value)
@@ -52,6 +53,7 @@ OPTIONS = {
     "pretraining": "auto", "peers": "", "asr_model": "", "snr_variants_of": "test", "test_snrs": "",
     "test_snr": "-5 -5", "heldout_systems": "auto", "snr_systems": "auto", "sphinx_systems": "auto",
     "analysis": "true", "train_seeds": "", "seed_systems": "auto", "max_seed_systems": "2", "dnsmos_sets": "",
+    "budget_matched": "true",
 }
 STORAGES = ("float32", "two-byte", "speech-feature")
 
@@ -69,7 +71,7 @@ class Planner:
     absolute path; ``shared_conf``: the repository's ``conf/`` (modes, experiment matrix)."""
 
     def __init__(self, opts: dict, recipe_dir: str, shared_conf: str, experiments: str = ""):
-        self.o, self.recipe = dict(opts), recipe_dir
+        self.o, self.recipe = {**OPTIONS, **opts}, recipe_dir  # (a plan of an older version lacks newer options)
         self.x = load_experiments(experiments or Path(shared_conf) / "experiments" / "paper.yaml")
         conf = Path(recipe_dir) / "conf"
         conf = conf.relative_to(Path.cwd()) if conf.is_relative_to(Path.cwd()) else conf  # (shorter messages)
@@ -94,6 +96,7 @@ class Planner:
         self.entries = {s: self.system(s) for s in self.systems}
         self.enhance = [s for s in self.systems if self.entries[s]["mode"].enhances]
         self._check_tables()
+        self._match_budgets()
 
     # -- one system ------------------------------------------------------------------------
     def system(self, s: str) -> dict:
@@ -121,9 +124,10 @@ class Planner:
         if "reverb" in augment.enabled(aug) and dynamic:
             inputs.append(str(Path(aug["reverb"]["rir_scp"]).parent))
         inputs += [i["checkpoint"] for i in cfg.get("init") or []] + ([fixed] if fixed else [])
-        seed = split_seed(s)[1]
+        seed, steps = split_seed(s)[1], split_steps(s)[1]
         sets += ([f"train.seed={seed}"] if seed is not None else []) + self.o["train_set"].split()
-        if split_teacher(s)[0] in self.x.assembled and cfg["train"]["max_steps"] != 0:  # (before --train-set)
+        sets += [f"train.max_steps={steps}"] if steps is not None else []  # (the name wins over --train-set)
+        if split_steps(s)[0] in self.x.assembled and cfg["train"]["max_steps"] != 0:  # (before --train-set)
             raise PlanError(f"system '{s}' is assembled, not trained (conf/experiments: assembled), but its config "
                             f"({', '.join(map(str, self.configs.layers(s)))}) trains {cfg['train']['max_steps']} steps")
         cfg, mode = self.configs.load(s, sets)
@@ -141,6 +145,29 @@ class Planner:
                 raise PlanError(f"system '{s}' (--pretraining) is in neither table2 nor table3 of the experiment "
                                 "matrix: add it to one")
             (self.table2 if table == "table2" else self.table3).append(s)
+
+    def budget(self, s: str) -> dict:
+        """System ``s``'s total training budget, pre-training included (:func:`seslib.recipe.budget.total`)."""
+        return budget.total(s, lambda x: self.entries[x]["config"])
+
+    def _match_budgets(self) -> None:
+        """With --budget-matched true, a Base of each Table 3 chain's total steps (``base_steps<N>``),
+        trained, enhanced and scored as the Table 3 rows are; ``self.matched``: Table 3 system -> it."""
+        self.matched = {}
+        if self.o["budget_matched"] not in ("true", "false"):
+            raise PlanError(f"--budget-matched must be true or false, not '{self.o['budget_matched']}'")
+        if self.o["budget_matched"] != "true" or "base" not in self.systems:
+            return
+        own = self.entries["base"]["config"]["train"]["max_steps"]
+        for t in self.table3:
+            steps = self.budget(t)["steps"]
+            if steps != own:
+                self.matched[t] = budget.matched_base(steps)
+        for m in _unique(self.matched.values()):
+            if m not in self.systems:
+                self.systems.append(m)
+                self.entries[m] = self.system(m)
+                self.enhance.append(m)
 
     # -- teachers ----------------------------------------------------------------------------
     def teachers(self) -> dict:
@@ -217,7 +244,7 @@ class Planner:
     def seeds_files(self, main: str) -> dict[str, str]:
         """The seed spread (``stage6_*``, ``stage7_seeds.args``), chosen from the scores on disk now."""
         candidates = [s for s in self.modes + self.table3 if s != "base"]
-        runs, chosen = seed_spread(self.o, self.systems, candidates, self.recipe, main)
+        runs, chosen = seed_spread(self.o, self.systems, candidates, self.recipe, main, self.matched)
         f = {"stage6_chosen": chosen + "\n" if chosen else ""}
         for s in runs:
             self.entries[s] = self.system(s)
@@ -250,7 +277,7 @@ class Planner:
         PocketSphinx's phone error rate for the noisy input, the sphinx systems, Tables 2-3 and the
         analysis systems, and its word search for the clean speech; ``none`` for the seed spread."""
         sphinx = set(_auto(self.o["sphinx_systems"], self.x.sphinx_systems)) | set(self.table2) | set(self.table3) \
-            | set(self.x.analysis)
+            | set(self.x.analysis) | set(self.matched.values())
         if not main_set:
             rec = "whisper"
         elif split_seed(row)[1] is not None:

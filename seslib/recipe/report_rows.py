@@ -6,6 +6,8 @@ table, Tables 2 and 3. Each row is ``--<table>-row LABEL EXP_DIR [MODEL]``.
 """
 from __future__ import annotations
 
+import json
+
 from .systems import TEACHER_SEP
 
 
@@ -52,7 +54,9 @@ def rows(p, teachers: dict, checks, sets) -> list[str]:
         args += ["--snr-row", "Noisy input", "exp/noisy"]
         args += [a for s in p.snr_systems() for a in ["--snr-row", x.label(s), f"exp/{s}"]]
     args += [a for s in p.table2 for a in ["--pretrain-row", x.label(s), f"exp/{s}", f"exp/{s}/best.pt"]]
+    shown = ["noisy"] + p.modes + p.table2 + p.table3
+    args += [a for s in shown if s in x.published for a in ["--published", f"exp/{s}", json.dumps(x.published[s])]]
     if p.table3:
-        args += [a for s in (["base"] if "base" in p.systems else []) + p.table3
-                 for a in ["--finetune-row", x.label(s), f"exp/{s}", f"exp/{s}/best.pt"]]
+        bases = (["base"] if "base" in p.systems else []) + list(dict.fromkeys(p.matched.values()))
+        args += [a for s in bases + p.table3 for a in ["--finetune-row", x.label(s), f"exp/{s}", f"exp/{s}/best.pt"]]
     return args

@@ -10,7 +10,9 @@ A system ``S`` of a recipe trains with three layers, merged in order (:func:`ses
    recipe changes for S, or a system of its own (which then names its ``mode``).
 
 Derived names: ``S_teacher-<tag>`` is S trained with another teacher (the teacher ablation),
-``S_seed<N>`` is S trained with training seed N (the seed spread); both read S's layers.
+``S_seed<N>`` is S trained with training seed N (the seed spread), ``S_steps<N>`` is S trained for
+N optimiser steps (Base of a fine-tuned chain's total budget, :mod:`seslib.recipe.budget`); all
+read S's layers, in the order ``S_steps<N>_teacher-<tag>_seed<M>``.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from ..modes import get_mode
 #: separates a system from the teacher it was trained with in teacher-ablation names
 TEACHER_SEP = "_teacher-"
 _SEED = re.compile(r"^(.+)_seed(\d+)$")
+_STEPS = re.compile(r"^(.+)_steps(\d+)$")
 
 
 class PlanError(ValueError):
@@ -39,6 +42,13 @@ def split_teacher(system: str) -> tuple[str, str]:
     """``(S, teacher tag)`` of ``S_teacher-<tag>[_seed<N>]``; the tag is ``""`` for the run's teacher."""
     base, _, teacher = split_seed(system)[0].partition(TEACHER_SEP)
     return base, teacher
+
+
+def split_steps(system: str) -> tuple[str, int | None]:
+    """``(S, N)`` of ``S_steps<N>[_teacher-<tag>][_seed<M>]``, ``(S, None)`` without a step suffix
+    (S: the name without any suffix)."""
+    m = _STEPS.match(split_teacher(system)[0])
+    return (m.group(1), int(m.group(2))) if m else (split_teacher(system)[0], None)
 
 
 class SystemConfigs:
@@ -65,7 +75,7 @@ class SystemConfigs:
 
     def layers(self, system: str) -> list[Path]:
         """The files ``system`` is trained with, in merge order; PlanError when it has none."""
-        base = split_teacher(system)[0]
+        base = split_steps(system)[0]
         mode, own = self.modes_dir / f"{base}.yaml", self._recipe_file(f"train_{base}")
         if not mode.is_file() and own is None:
             raise PlanError(f"system '{system}' has no config: neither {mode} nor "

@@ -6,17 +6,21 @@ voices, data ablation, environment, stage times), :mod:`.corpus` (the training c
 (Figs. 3-5)."""
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
 
 from ...fileutil import atomic_write_text
 from .analysis import analysis_section
+from ..systems import split_steps
 from .corpus import corpus_section, real_section
 from .pretrain import table2_section, table3_section
-from .stats import intervals_section, seed_cost, seed_section
-from .tables import (MAX_PARAMS, _fmt, _scores, _summary, ablation_section, checkpoint_budget, dnsmos_cells,
-                     environment, heldout_section, scored_sets, stage_times, stage_totals, system_facts)
+from .findings import Evidence, findings_section
+from .stats import intervals_section, seed_cost, seed_section, seed_spread
+from .tables import (MAX_PARAMS, _fmt, _scores, _summary, ablation_section, budget_cell, checkpoint_budget,
+                     dnsmos_cells, environment, heldout_section, matched_reference, paper_cell, scored_sets,
+                     stage_times, stage_totals, system_facts)
 from .teacher import content_check_section, pretrain_section, teacher_ablation_section
 from .wer import snr_section
 
@@ -40,14 +44,42 @@ def comparisons(args) -> list[tuple[str, list]]:
         groups.append(("Table 2, minus the noisy input", [(label, d, noisy, "Noisy input") for label, d, _ in args.pretrain_row
                                                          if "(i)" not in label]))
     if base:
-        groups.append(("Table 3, minus Base", [(label, d, base, "Base") for label, d, _ in args.finetune_row if d != base]))
+        bases = [d for _, d, _ in args.finetune_row if split_steps(Path(d).name)[0] == "base"]
+        labels = {d: label for label, d, _ in args.finetune_row}
+        matched = [(label, d, ref, labels[ref]) for label, d, _ in args.finetune_row if d not in bases
+                   for ref in [matched_reference(d, bases)] if ref]
+        groups.append(("Table 3, minus the Base of the same total steps (pre-training included)", matched))
+        groups.append(("Table 3, minus the Base of Table 1 (unequal budgets)",
+                       [(label, d, base, "Base") for label, d, _ in args.finetune_row if d not in bases]))
     return groups
+
+
+def claims_section(args) -> list[str]:
+    """The findings table (:mod:`.findings`) from the rows of the other tables."""
+    base = next((d for _, d, src in args.row if Path(d).name == "base"), None)
+    noisy = next((d for _, d, src in args.row if src == "noisy"), None)
+    base_seeds = next((dirs.split() for _, dirs in args.seed_row if Path(dirs.split()[0]).name == "base"), None)
+    spread = seed_spread(base_seeds, args.sets[0]) if base_seeds and len(base_seeds) > 1 else None
+    width = max(spread["si_sdr"]) - min(spread["si_sdr"]) if spread and "si_sdr" in spread else None
+    ev = Evidence(args.sets[0], width, args.analysis_dir)
+    on_device = [(label, d) for label, d, src in args.row
+                 if src.endswith(".pt") and not Path(d).name.startswith("concat")]
+    table2 = [(label, d) for label, d, _ in args.pretrain_row if "(i)" not in label]
+    teacher = [(label, d) for label, d in table2 if Path(d).name.startswith("pipeline_")]
+    frozen = {Path(d).name.rsplit("_", 1)[-1]: d for _, d in table2 if Path(d).name.startswith("pretrain_dec_frozen_")}
+    pairs = [(label, d, frozen[Path(d).name.rsplit("_", 1)[-1]]) for label, d in teacher
+             if Path(d).name.rsplit("_", 1)[-1] in frozen]
+    bases = [d for _, d, _ in args.finetune_row if split_steps(Path(d).name)[0] == "base"]
+    t3 = [(label, d, ref) for label, d, _ in args.finetune_row if d not in bases
+          for ref in [matched_reference(d, bases) or base] if ref]
+    return findings_section(ev, on_device, base, noisy, table2, teacher, pairs, t3)
 
 
 def write(args) -> int:
     """Write ``args.out`` from the parsed options of ``seslib.bin.results``; 1 (naming the file)
     when a row's scores are missing."""
     rows = []
+    published = {d: json.loads(j) for d, j in args.published}
     try:
         for d in [r[1] for r in args.ablation_row + args.corpus_row]:
             for t in args.sets:
@@ -70,16 +102,16 @@ def write(args) -> int:
             f"{'–' if f['causal'] is None else ('yes' if f['causal'] else 'no')} | "
             f"{'–' if not params else f'{params / 1e6:.2f} M'} | "
             f"{'whole utterance' if lat == math.inf else ('–' if not lat else f'{lat:.0f} ms')} | "
-            f"{'yes' if f['ssl'] else 'no'} | {s['utterances']} ({s.get('pesq_failures', 0)}) | "
-            f"{_fmt(s.get('wer_sphinx'), 1)} / {_fmt(s.get('per_sphinx'), 1)} |")
+            f"{'yes' if f['ssl'] else 'no'} | {budget_cell(system_dir)} | {s['utterances']} ({s.get('pesq_failures', 0)}) | "
+            f"{_fmt(s.get('wer_sphinx'), 1)} / {_fmt(s.get('per_sphinx'), 1)} | {paper_cell(published, system_dir)} |")
     recipe = Path.cwd()
     md = [f"# {args.title}", ""]
     if args.note:
         md += [args.note, ""]
     md += ["| Model | PESQ | STOI | SI-SDR (dB) | WER (%) | DNSMOS SIG | BAK | OVRL | P.808 | Constr. | causal "
-           "| parameters | algorithmic latency | SSL at inference | utterances (PESQ failures) "
-           "| PocketSphinx WER / PER (%) |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
+           "| parameters | algorithmic latency | SSL at inference | training steps / audio | utterances (PESQ failures) "
+           "| PocketSphinx WER / PER (%) | paper: PESQ / STOI / SI-SDR |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|", *rows, "",
            "Constr. = causal, < 4 M parameters and no SSL model at inference (paper, Table 1), each derived: "
            "causality by a perturbation check, parameters counted (enhancer only), SSL use from the loaded model. "
            "PESQ is wide band; WER by the offline Whisper tiny.en (seslib.asr), corpus level; the clean "
@@ -87,7 +119,12 @@ def write(args) -> int:
            "that shares nothing with a Whisper teacher: phone error rate where scored, WER for the clean speech. "
            "DNSMOS P.835 (SIG: speech, BAK: background, OVRL: overall) and P.808, seslib.dnsmos: estimated from the "
            "output alone, no reference; OVRL stays near 3.3 even for clean speech, so compare rows, not the "
-           "scale's top.", ""]
+           "scale's top. Training steps / audio: every optimiser step behind the model, pre-training included, "
+           "and the hours of training audio those steps read (steps x batch x crop length). Paper: the numbers of "
+           "the paper's Table 1 (arXiv 2403.01369; Wav2Vec2 teacher, DNS Challenge training data, 4 M steps of batch "
+           "200, LibriSpeech test-clean at -5 dB): its setting, not this run's, so compare orders and gaps, not values.",
+           ""]
+    md += claims_section(args)
     if len(args.sets) > 1 and any((Path(r[1]) / f"score_{args.sets[1]}" / "summary.json").is_file() for r in args.row):
         md += heldout_section(args.row, args.sets)
     if "test_real" in args.sets:
@@ -101,10 +138,10 @@ def write(args) -> int:
         md += teacher_ablation_section(args.teacher_row, scored_sets(args.teacher_row, args.sets), _summary, _scores)
     if args.pretrain_row:
         md += table2_section(args.pretrain_row, scored_sets(args.pretrain_row, args.sets), _summary, _scores,
-                             Path(args.stamp_dir))
+                             Path(args.stamp_dir), published)
     if args.finetune_row:
         md += table3_section(args.finetune_row, scored_sets(args.finetune_row, args.sets), _summary, _scores,
-                             Path(args.stamp_dir))
+                             Path(args.stamp_dir), published)
     if args.snr_row:
         md += snr_section(args.snr_row, args.sets[0], [t for t in args.snr_sets if t.startswith("test_snr")], _summary)
     base_seeds = next((dirs.split() for _, dirs in args.seed_row if Path(dirs.split()[0]).name == "base"), None)

@@ -5,8 +5,9 @@ import json
 from pathlib import Path
 
 from ...checkpoint import read_checkpoint
-
-from .tables import SCORES_CELL
+from ..budget import describe
+from ..systems import split_steps
+from .tables import SCORES_CELL, matched_reference, paper_cell, system_budget
 from .teacher import score_delta
 
 
@@ -19,10 +20,12 @@ def _facts(ckpt: str, stamp_dir: Path) -> dict:
     stamp = stamp_dir / f"3_train_{name}.done"
     init = "; ".join(f"{', '.join(i['parts'])} from {Path(i['checkpoint']).parent.name}" for i in cfg.get("init") or [])
     metric = best.get("metric", "SI-SDR (dB)")
+    total = system_budget(Path(ckpt).parent)
+    own = "assembled, not trained" if tc["max_steps"] == 0 else \
+        f"{tc['max_steps']} steps x {tc['batch_size']} x {tc['crop_seconds']:g} s"
     return {
         "mode": cfg["mode"],
-        "budget": "assembled, not trained" if tc["max_steps"] == 0 else
-                  f"{tc['max_steps']} steps x {tc['batch_size']} x {tc['crop_seconds']:g} s",
+        "budget": own if total is None else f"{own}; in all {describe(total)}",
         "init": init or "–",
         "best": "–" if "score" not in best else f"{best['score']:.2f} ({metric}, step {best['step']})",
         "wall": f"{json.loads(stamp.read_text())['elapsed_s']:.0f} s" if stamp.is_file() else "–",
@@ -42,7 +45,7 @@ def _reference(summary, sets) -> str:
     return "; ".join(parts)
 
 
-def table2_section(rows, sets, summary, scores, stamp_dir: Path) -> list[str]:
+def table2_section(rows, sets, summary, scores, stamp_dir: Path, published: dict | None = None) -> list[str]:
     """Table 2: enhancement straight from the pre-trained models (no fine-tuning).
 
     Args:
@@ -58,12 +61,14 @@ def table2_section(rows, sets, summary, scores, stamp_dir: Path) -> list[str]:
           "sees the encoder); (ii) the whole pipeline on the noisy input, pre-trained encoder -> P -> M -> decoder. "
           f"Reference ({sets[0]}): {_reference(summary, sets)}.", "",
           "| Encoder loss / decoder input | " + " | ".join(f"{t}: {SCORES_CELL}" for t in sets)
-          + f" | PocketSphinx WER / PER ({sets[0]}) | budget | init | best valid | train wall time |",
-          "|---|" + "---|" * len(sets) + "---|---|---|---|---|"]
+          + f" | PocketSphinx WER / PER ({sets[0]}) | paper: PESQ / STOI / WER | budget | init | best valid "
+          "| train wall time |",
+          "|---|" + "---|" * len(sets) + "---|---|---|---|---|---|"]
     for label, d, ckpt in rows:
         f = _facts(ckpt, stamp_dir)
         md.append(f"| {label} | " + " | ".join(scores(summary(d, t)).replace(" | ", " / ") for t in sets)
-                  + f" | {_sphinx(summary(d, sets[0]))} | {f['budget']} | {f['init']} | {f['best']} | {f['wall']} |")
+                  + f" | {_sphinx(summary(d, sets[0]))} | {paper_cell(published or {}, d, ('pesq', 'stoi', 'wer'))} "
+                  f"| {f['budget']} | {f['init']} | {f['best']} | {f['wall']} |")
     return md + [""]
 
 
@@ -71,19 +76,30 @@ def _sphinx(s: dict) -> str:
     return " / ".join("–" if s.get(k) is None else f"{s[k]:.1f}" for k in ("wer_sphinx", "per_sphinx"))
 
 
-def table3_section(rows, sets, summary, scores, stamp_dir: Path) -> list[str]:
-    """Table 3: the pre-trained models fine-tuned end to end with -SI-SDR, beside Base."""
+def table3_section(rows, sets, summary, scores, stamp_dir: Path, published: dict | None = None) -> list[str]:
+    """Table 3: the pre-trained models fine-tuned end to end with -SI-SDR, beside Base trained for
+    the same total steps (pre-training included) and beside the Base of Table 1."""
+    dirs = [d for _, d, _ in rows]
+    bases = [d for d in dirs if split_steps(Path(d).name)[0] == "base"]
+    base = next((d for d in dirs if Path(d).name == "base"), None)
     md = ["## Table 3: pre-trained models fine-tuned", "",
-          "The L1-pre-trained models of Table 2 fine-tuned end to end with -SI-SDR (eq. 1), with Base's budget and "
-          "data pipeline. Δ vs Base: the row minus Base on " + sets[0] + " (PESQ / STOI / SI-SDR).", "",
+          "The L1-pre-trained models of Table 2 fine-tuned end to end with -SI-SDR (eq. 1), with Base's per-stage budget "
+          "and data pipeline. A fine-tuned model has seen its encoder's and its decoder's pre-training steps too, so "
+          "each is compared with a Base trained for the same total number of steps (\"Base, N steps\"; "
+          "`--budget-matched`); the Base of Table 1 stays as a row. Δ: the row minus that Base on " + sets[0]
+          + " (PESQ / STOI / SI-SDR).", "",
           "| Encoder loss / decoder input | " + " | ".join(f"{t}: {SCORES_CELL}" for t in sets)
-          + " | Δ vs Base | budget | init | best valid | train wall time |",
-          "|---|" + "---|" * len(sets) + "---|---|---|---|---|"]
-    base = next((summary(d, sets[0]) for _, d, _ in rows if Path(d).name == "base"), None)
+          + " | Δ vs Base of equal steps | Δ vs Base of Table 1 | paper: PESQ / STOI / SI-SDR | budget | init "
+          "| best valid | train wall time |",
+          "|---|" + "---|" * len(sets) + "---|---|---|---|---|---|---|"]
     for label, d, ckpt in rows:
         f = _facts(ckpt, stamp_dir)
         s0 = summary(d, sets[0])
-        delta = "–" if base is None or Path(d).name == "base" else score_delta(s0, base)
+        is_base = d in bases
+        ref = None if is_base else matched_reference(d, bases)
+        matched = "–" if ref is None else score_delta(s0, summary(ref, sets[0])) + f" ({Path(ref).name})"
+        delta = "–" if base is None or is_base else score_delta(s0, summary(base, sets[0]))
         md.append(f"| {label} | " + " | ".join(scores(summary(d, t)).replace(" | ", " / ") for t in sets)
-                  + f" | {delta} | {f['budget']} | {f['init']} | {f['best']} | {f['wall']} |")
+                  + f" | {matched} | {delta} | {paper_cell(published or {}, d)} | {f['budget']} | {f['init']} "
+                  f"| {f['best']} | {f['wall']} |")
     return md + [""]

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from ...analysis.compare import compare, read_scores
-from .tables import DNSMOS
+from ..systems import split_steps
+from .tables import DNSMOS, matched_reference
 
 METRICS = (("pesq", "PESQ", 2), ("stoi", "STOI", 3), ("si_sdr", "SI-SDR (dB)", 2), ("wer", "WER (points)", 1),
            *((k, ("DNSMOS " if i == 0 else "") + name, 2) for i, (k, name) in enumerate(DNSMOS)))
@@ -111,8 +112,8 @@ def seed_section(seed_rows, test_set: str, cost: str = "") -> list[str]:
     """Mean and range over training seeds, and whether each row's difference from Base is real.
 
     Args:
-        seed_rows: ``(label, "dir dir_seedN ...")``; the row named Base (dir ``exp/base``) is the
-            reference.
+        seed_rows: ``(label, "dir dir_seedN ...")``; each row's reference is the Base row (``exp/base``
+            or ``exp/base_steps<N>``) of its total steps, ``exp/base`` where there is none.
 
     A difference is called real when the paired bootstrap interval of the first seed's models
     excludes zero and the two systems' seed ranges do not overlap (every seed of one beats
@@ -120,31 +121,33 @@ def seed_section(seed_rows, test_set: str, cost: str = "") -> list[str]:
     """
     spreads = [(label, dirs.split(), seed_spread(dirs.split(), test_set)) for label, dirs in seed_rows]
     spreads = [x for x in spreads if x[2]]
-    base = next((x for x in spreads if Path(x[1][0]).name == "base"), None)
+    bases = {x[1][0]: x for x in spreads if split_steps(Path(x[1][0]).name)[0] == "base"}
     if not spreads:
         return []
     md = ["## Training-seed spread", "",
           f"Each system trained again with other training seeds (`train.seed`: initial weights, batch order and the "
-          f"dynamic mixtures; the same corpus), scored on {test_set}: mean (min..max) over the seeds. Δ: difference of "
-          "the means from Base. Real: the first seed's paired bootstrap interval excludes zero *and* the seed ranges of "
-          "the row and Base do not overlap." + (f" Cost: {cost}." if cost else ""), "",
-          "| System | seeds | " + " | ".join(name for _, name, _ in METRICS) + " | Δ vs Base (SI-SDR) | real? |",
-          "|---|---|" + "---|" * len(METRICS) + "---|---|"]
+          f"dynamic mixtures; the same corpus), scored on {test_set}: mean (min..max) over the seeds. Reference: the "
+          "Base trained for the same total steps as the row (pre-training included; Table 1's Base where none was). "
+          "Δ: difference of the means from it. Real: the first seed's paired bootstrap interval excludes zero *and* "
+          "the seed ranges of the row and its reference do not overlap." + (f" Cost: {cost}." if cost else ""), "",
+          "| System | seeds | " + " | ".join(name for _, name, _ in METRICS) + " | reference | Δ (SI-SDR) | real? |",
+          "|---|---|" + "---|" * len(METRICS) + "---|---|---|"]
     for label, dirs, sp in spreads:
         cells = [_mean_range(sp[k], nd) if k in sp else "–" for k, _, nd in METRICS]
-        delta = verdict = "–"
-        if base is not None and dirs != base[1]:
-            b = base[2]["si_sdr"]
+        delta = verdict = ref_label = "–"
+        ref = None if dirs[0] in bases else bases.get(matched_reference(dirs[0], list(bases)) or "exp/base")
+        if ref is not None:
+            ref_label = ref[0]
+            b = ref[2]["si_sdr"]
             a = sp["si_sdr"]
             delta = f"{sum(a) / len(a) - sum(b) / len(b):+.2f}"
             try:
                 boot = compare(read_scores(Path(dirs[0]) / f"score_{test_set}"),
-                               read_scores(Path(base[1][0]) / f"score_{test_set}"))["si_sdr"]
+                               read_scores(Path(ref[1][0]) / f"score_{test_set}"))["si_sdr"]
                 separate = min(a) > max(b) or max(a) < min(b)
                 verdict = "yes" if boot["significant"] and separate else (
                     "no: seed ranges overlap" if boot["significant"] else "no: bootstrap")
             except (FileNotFoundError, ValueError, KeyError):
                 verdict = "–"
-        md.append(f"| {label} | {len(dirs)} | " + " | ".join(cells) + f" | {delta} | {verdict} |")
+        md.append(f"| {label} | {len(dirs)} | " + " | ".join(cells) + f" | {ref_label} | {delta} | {verdict} |")
     return md + [""]
-

@@ -16,6 +16,7 @@ import torch
 
 from ... import augment, dnsmos
 from ...checkpoint import read_checkpoint
+from ..systems import split_steps
 
 MAX_PARAMS = 4_000_000
 
@@ -128,6 +129,14 @@ def scored_sets(rows, sets) -> list[str]:
     return sets[:1] + [t for t in sets[1:] if all((Path(d) / f"score_{t}" / "summary.json").is_file() for _, d, _ in rows)]
 
 
+def paper_cell(published: dict, system_dir, keys=("pesq", "stoi", "si_sdr")) -> str:
+    """The paper's ``keys`` of a row (``--published``), "/"-separated, "–" where it gives none."""
+    p = published.get(str(system_dir))
+    if not p:
+        return "–"
+    return " / ".join("–" if k not in p else f"{p[k]:g}" for k in keys)
+
+
 def _summary(system_dir, test_set: str) -> dict:
     path = Path(system_dir) / f"score_{test_set}" / "summary.json"
     if not path.is_file():
@@ -151,6 +160,41 @@ def checkpoint_budget(checkpoint, cfg: dict | None = None) -> str:
         cfg = read_checkpoint(checkpoint)["config"]
     tc = cfg["train"]
     return f"{tc['max_steps']} steps x {tc['batch_size']} x {tc['crop_seconds']:g} s"
+
+
+_BUDGETS: dict = {}
+
+
+def system_budget(system_dir) -> dict | None:
+    """A system's total training budget read from the checkpoints of its chain (its own
+    ``best.pt`` and those its init read: :func:`seslib.recipe.budget.total`), None for a row that
+    was not trained here (the input, a peer) or whose chain is not on disk."""
+    from ..budget import total
+    d = Path(system_dir)
+    if d in _BUDGETS:
+        return _BUDGETS[d]
+    try:
+        b = total(d.name, lambda s: read_checkpoint(d.parent / s / "best.pt")["config"])
+    except (FileNotFoundError, KeyError, OSError, ValueError):
+        b = None
+    _BUDGETS[d] = b
+    return b
+
+
+def budget_cell(system_dir) -> str:
+    """``steps / hours of audio`` of :func:`system_budget`, pre-training included ("–" without one)."""
+    b = system_budget(system_dir)
+    return "–" if b is None else f"{b['steps']} / {b['hours']:.1f} h"
+
+
+def matched_reference(system_dir, candidates) -> str | None:
+    """The dir among ``candidates`` (Base, ``base_steps<N>``) of a Base trained for as many steps as
+    ``system_dir``'s whole chain, None when there is none."""
+    b = system_budget(system_dir)
+    for d in candidates:
+        if split_steps(Path(d).name)[0] == "base" and b is not None and (system_budget(d) or {}).get("steps") == b["steps"]:
+            return d
+    return None
 
 
 def valid_curve(train_log: Path) -> list[tuple[int, float]]:
