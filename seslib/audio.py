@@ -7,13 +7,16 @@ Mono policy: the recipe works on single-channel audio. A multi-channel file is
 down-mixed by averaging its channels (logged once per file); pass ``channel=k`` to
 take one channel instead.
 
-Mixing follows the idea of the DNS-Challenge synthesizer (Reddy et al., 2021): the SNR
-is measured on active segments, the mixture is normalised to a random target level,
-and clipping protection scales clean, noise and mixture together. Unlike the DNS
-script's own segmental mixer, which scales the noise with RMS values measured *before*
-level normalisation and so realises a different SNR than requested (a known upstream
-bug), :func:`mix_at_snr` computes the noise gain from the active RMS of the very
-signals it mixes, so the realised SNR equals the requested one.
+Mixing follows the idea of the DNS-Challenge synthesizer (Reddy et al., 2021): the noise is
+scaled to the requested SNR, the mixture is normalised to a random target level, and
+clipping protection scales clean, noise and mixture together. The SNR has two definitions
+(:data:`SNR_DEFINITIONS`): ``global``, the power of the whole signals, as the synthesizer's
+``snr_mixer`` (and the paper's noisy-input SI-SDR of -4.99 dB at -5 dB, Table 1, which a
+whole-signal SNR gives); ``active``, each signal's power on its own active windows
+(:func:`active_power`), as its ``segmental_snr_mixer``. Unlike that segmental mixer, which
+scales the noise with RMS values measured *before* level normalisation and so realises a
+different SNR than requested (a known upstream bug), :func:`mix_gains` computes the noise
+gain from the very signals it mixes, so the realised SNR equals the requested one.
 """
 from __future__ import annotations
 
@@ -193,16 +196,36 @@ def active_snr(clean: np.ndarray, noise: np.ndarray, sr: int = SAMPLE_RATE) -> f
     return float(10 * np.log10((pc + EPS) / (pn + EPS)))
 
 
+#: how an SNR is measured: ``global`` (whole-signal power) or ``active`` (power on active windows)
+SNR_DEFINITIONS = ("global", "active")
+
+
+def signal_power(x: np.ndarray, definition: str = "global", sr: int = SAMPLE_RATE) -> float:
+    """Power of ``x`` as an SNR of ``definition`` (:data:`SNR_DEFINITIONS`) measures it."""
+    if definition == "active":
+        return active_power(x, sr)
+    if definition == "global":
+        return float(np.mean(np.asarray(x, dtype=np.float64) ** 2)) if len(x) else 0.0
+    raise ValueError(f"SNR definition '{definition}': expected one of {', '.join(SNR_DEFINITIONS)}")
+
+
+def snr(clean: np.ndarray, noise: np.ndarray, definition: str = "global", sr: int = SAMPLE_RATE) -> float:
+    """SNR in dB between clean speech and noise, both measured as ``definition`` says."""
+    pc, pn = signal_power(clean, definition, sr), signal_power(noise, definition, sr)
+    return float(10 * np.log10((pc + EPS) / (pn + EPS)))
+
+
 def level_db(x: np.ndarray) -> float:
     """RMS level in dB full scale."""
     return float(10 * np.log10(np.mean(np.asarray(x, dtype=np.float64) ** 2) + EPS))
 
 
 def mix_gains(clean: np.ndarray, noise: np.ndarray, snr_db: float, target_level_db: float,
-              sr: int = SAMPLE_RATE, clip_limit: float = CLIP_LIMIT) -> tuple[float, float]:
+              sr: int = SAMPLE_RATE, clip_limit: float = CLIP_LIMIT,
+              snr_definition: str = "global") -> tuple[float, float]:
     """Gains for clean and noise that realise ``snr_db`` at ``target_level_db`` without clipping.
 
-    The noise is first scaled so that the active-segment SNR is ``snr_db``; then one
+    The noise is first scaled so that the SNR (of ``snr_definition``: :func:`snr`) is ``snr_db``; then one
     common gain brings the mixture's RMS to ``target_level_db`` dBFS, and is reduced, if
     needed, so no sample of clean, noise or mixture exceeds ``clip_limit``. A common
     gain leaves the SNR unchanged.
@@ -213,11 +236,11 @@ def mix_gains(clean: np.ndarray, noise: np.ndarray, snr_db: float, target_level_
     Raises:
         ValueError: when clean or noise is silent (no active window).
     """
-    pc, pn = active_power(clean, sr), active_power(noise, sr)
+    pc, pn = signal_power(clean, snr_definition, sr), signal_power(noise, snr_definition, sr)
     if pc <= EPS:
-        raise ValueError("clean speech has no active segment (silent)")
+        raise ValueError("clean speech is silent" + (" (no active segment)" if snr_definition == "active" else ""))
     if pn <= EPS:
-        raise ValueError("noise has no active segment (silent)")
+        raise ValueError("noise is silent" + (" (no active segment)" if snr_definition == "active" else ""))
     rel = np.sqrt(pc / pn) * 10 ** (-snr_db / 20)
     c = clean.astype(np.float64)
     n = noise.astype(np.float64) * rel

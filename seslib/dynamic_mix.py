@@ -4,8 +4,8 @@ A static training set pairs each utterance with one noise segment at one SNR for
 whole run. :class:`DynamicMixer` instead draws, for every item of every step, a speech
 segment, a noise segment, an SNR (uniform in ``snr``) and a level (uniform in ``level``),
 applies the configured augmentation (:mod:`seslib.augment`), and mixes with the same code
-as stage 1 (:func:`seslib.audio.mix_gains`, :func:`seslib.audio.mix_at_snr`: active-segment
-SNR, level normalisation, clipping protection, 16-bit quantisation with
+as stage 1 (:func:`seslib.audio.mix_gains`, :func:`seslib.audio.mix_at_snr`: the SNR of
+``snr_definition``, global or active, level normalisation, clipping protection, 16-bit quantisation with
 ``noisy == speech + noise``).
 
 Sources come from the training data dir itself, so any corpus works unchanged: the clean
@@ -34,7 +34,7 @@ from .data import PLAN_FILE, DataDirError, read_kv, read_plan
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {"dynamic_mixing": False, "snr": [-5.0, 5.0], "level": [-35.0, -15.0],
+DEFAULTS = {"dynamic_mixing": False, "snr": [-5.0, 5.0], "snr_definition": "global", "level": [-35.0, -15.0],
             "exclude": []}  # regexes: speech and noise files whose path matches one are left out
 _TRIES = 20  # redraws when a crop of speech (or noise) has no active segment
 
@@ -95,6 +95,7 @@ class DynamicMixer:
         batch_size: global batch size (split over processes).
         seed: the batches are a function of this seed and the step.
         snr: ``(lo, hi)`` dB, uniform.
+        snr_definition: how the SNR is measured (:data:`seslib.audio.SNR_DEFINITIONS`).
         level: ``(lo, hi)`` dBFS target mixture level, uniform.
         augment: augmentation config (:data:`seslib.augment.DEFAULTS`-shaped) or None.
         align: speech crop offsets are multiples of this.
@@ -102,20 +103,24 @@ class DynamicMixer:
     """
 
     def __init__(self, data_dir, crop: int, batch_size: int, seed: int, snr=(-5.0, 5.0), level=(-35.0, -15.0),
-                 augment: dict | None = None, align: int = 1, exclude=()):
+                 augment: dict | None = None, align: int = 1, exclude=(), snr_definition: str = "global"):
         self.speech, self.noise = mixing_sources(data_dir, exclude)
         # lengths at 16 kHz (read_audio resamples other rates; positions count at 16 kHz)
         self.noise_len = {p: audio.num_samples_at(*audio.audio_info(p, utt=f"noise {Path(p).stem}"))
                           for p in self.noise}
         self.crop, self.batch_size, self.seed, self.align = crop, batch_size, seed, align
         self.snr, self.level = tuple(snr), tuple(level)
+        if snr_definition not in audio.SNR_DEFINITIONS:
+            raise ValueError(f"data.snr_definition '{snr_definition}': expected one of "
+                             f"{', '.join(audio.SNR_DEFINITIONS)}")
+        self.snr_definition = snr_definition
         self.augmenter = Augmenter(augment)
 
     def describe(self) -> str:
         """One line for the training log: sources, SNR and level ranges, augmentations."""
         on = enabled(self.augmenter.cfg)
         return (f"dynamic mixing of {len(self.speech)} speech segments and {len(self.noise)} noise files, "
-                f"SNR {self.snr[0]:g}..{self.snr[1]:g} dB, level {self.level[0]:g}..{self.level[1]:g} dBFS; "
+                f"SNR ({self.snr_definition}) {self.snr[0]:g}..{self.snr[1]:g} dB, level {self.level[0]:g}..{self.level[1]:g} dBFS; "
                 f"augmentation: {', '.join(on) if on else 'none'}")
 
     def plan(self, step: int, rank: int = 0, world: int = 1) -> list[tuple[int, int]]:
@@ -157,7 +162,7 @@ class DynamicMixer:
                                    f"(augment config: {self.augmenter.cfg})")
             snr, level = float(rng.uniform(*self.snr)), float(rng.uniform(*self.level))
             try:
-                gc, gn = audio.mix_gains(mix_speech, noise, snr, level)
+                gc, gn = audio.mix_gains(mix_speech, noise, snr, level, snr_definition=self.snr_definition)
             except ValueError:  # this crop of speech or noise is silent: draw again
                 continue
             _, _, noisy = audio.mix_at_snr(mix_speech, noise, gc, gn)

@@ -60,7 +60,7 @@ def _lengths(items: dict, what: str) -> dict[str, int]:
 
 def make_plan(speech: dict, noise: dict, tag: str, seed: int, snr_range: tuple[float, float],
               level_range: tuple[float, float] = (-35.0, -15.0), segment_seconds: float = 0.0,
-              num_utts: int = 0, min_seconds: float = 1.0) -> list[dict]:
+              num_utts: int = 0, min_seconds: float = 1.0, snr_definition: str = "global") -> list[dict]:
     """Draw a mixing plan.
 
     Args:
@@ -73,10 +73,14 @@ def make_plan(speech: dict, noise: dict, tag: str, seed: int, snr_range: tuple[f
             ``num_utts`` segments of this length at random speakers and offsets.
         num_utts: number of utterances when ``segment_seconds > 0``.
         min_seconds: speech sources shorter than this are skipped (logged).
+        snr_definition: how the SNR is measured (:data:`seslib.audio.SNR_DEFINITIONS`), recorded in
+            every entry (a plan without it was mixed with ``active``, the definition before it existed).
 
     Returns:
         List of plan entries (dicts), sorted by utterance id.
     """
+    if snr_definition not in audio.SNR_DEFINITIONS:
+        raise ValueError(f"SNR definition '{snr_definition}': expected one of {', '.join(audio.SNR_DEFINITIONS)}")
     sp_len = _lengths(speech, "speech")
     nz_len = _lengths(noise, "noise")
     noise_ids = sorted(nz_len)
@@ -113,7 +117,7 @@ def make_plan(speech: dict, noise: dict, tag: str, seed: int, snr_range: tuple[f
             "num_samples": n,
             "noise": nid, "noise_path": noise[nid]["path"],
             "noise_offset": int(rng.integers(nz_len[nid])),
-            "snr_db": round(float(rng.uniform(*snr_range)), 3),
+            "snr_db": round(float(rng.uniform(*snr_range)), 3), "snr_definition": snr_definition,
             "target_level_db": round(float(rng.uniform(*level_range)), 3),
             "seed": int(np.random.SeedSequence([seed, i]).generate_state(1)[0]),
             "text": speech[sid]["text"],
@@ -129,6 +133,11 @@ def _noise_segment(path, offset: int, n: int, utt: str) -> np.ndarray:
     return x[idx]
 
 
+def snr_definition(entry: dict) -> str:
+    """How the SNR of a plan entry is measured: its ``snr_definition``, ``active`` in plans older than it."""
+    return entry.get("snr_definition", "active")
+
+
 def render_entry(entry: dict):
     """Make one mixture.
 
@@ -142,17 +151,19 @@ def render_entry(entry: dict):
         raise audio.AudioError(f"utterance '{utt}' (file {entry['clean_path']}): has {len(clean)} samples "
                                f"from offset {off}, plan needs {n}")
     noise = _noise_segment(entry["noise_path"], entry["noise_offset"], n, utt)
+    definition = snr_definition(entry)
     if "clean_gain" in entry and "noise_gain" in entry:
         gc, gn = entry["clean_gain"], entry["noise_gain"]
     else:
         try:
-            gc, gn = audio.mix_gains(clean, noise, entry["snr_db"], entry["target_level_db"])
+            gc, gn = audio.mix_gains(clean, noise, entry["snr_db"], entry["target_level_db"],
+                                     snr_definition=definition)
         except ValueError as exc:
             raise audio.AudioError(f"utterance '{utt}': {exc} (clean {entry['clean_path']}, "
                                    f"noise {entry['noise_path']})") from None
     c, z, s = audio.mix_at_snr(clean, noise, gc, gn)
     done = dict(entry, clean_gain=gc, noise_gain=gn,
-                snr_realised_db=round(audio.active_snr(c / 32768.0, z / 32768.0), 4))
+                snr_realised_db=round(audio.snr(c / 32768.0, z / 32768.0, definition), 4))
     return c, z, s, done
 
 
@@ -266,5 +277,6 @@ def plan_summary(entries) -> str:
     """One line: count, hours, SNR range, number of distinct speakers and noises."""
     hrs = sum(e["num_samples"] for e in entries) / audio.SAMPLE_RATE / 3600
     snrs = [e["snr_db"] for e in entries]
-    return (f"{len(entries)} utterances, {hrs:.2f} h, SNR {min(snrs):.1f}..{max(snrs):.1f} dB, "
+    defs = "/".join(sorted({snr_definition(e) for e in entries}))
+    return (f"{len(entries)} utterances, {hrs:.2f} h, SNR ({defs}) {min(snrs):.1f}..{max(snrs):.1f} dB, "
             f"{len({e['spk'] for e in entries})} speakers, {len({e['noise'] for e in entries})} noises")

@@ -82,8 +82,9 @@ def test_active_snr_is_scale_invariant():
     assert audio.active_snr(3.7 * c, 3.7 * n) == pytest.approx(s, abs=1e-5)
 
 
+@pytest.mark.parametrize("definition", audio.SNR_DEFINITIONS)
 @pytest.mark.parametrize("seed", range(12))
-def test_mixing_realises_snr_and_is_exact(seed):
+def test_mixing_realises_snr_and_is_exact(seed, definition):
     rng = np.random.default_rng(seed)
     clean = speechlike(rng, rng.uniform(1, 4))
     kind = seed % 3
@@ -95,11 +96,11 @@ def test_mixing_realises_snr_and_is_exact(seed):
         noise = 5 * np.sin(2 * np.pi * 50 * np.arange(len(clean)) / SR)
     snr = rng.uniform(-5, 5)
     level = rng.uniform(-35, -15) if kind != 2 else -3.0
-    gc, gn = audio.mix_gains(clean, noise, snr, level)
+    gc, gn = audio.mix_gains(clean, noise, snr, level, snr_definition=definition)
     c, z, s = audio.mix_at_snr(clean, noise, gc, gn)
     assert np.array_equal(s.astype(np.int32), c.astype(np.int32) + z.astype(np.int32))
     assert np.abs(s).max() <= 0.99 * 32768 + 1
-    assert audio.active_snr(c / 32768, z / 32768) == pytest.approx(snr, abs=0.1)
+    assert audio.snr(c / 32768, z / 32768, definition) == pytest.approx(snr, abs=0.1)
     lvl = audio.level_db(s / 32768)
     assert lvl <= level + 0.1
     if max(np.abs(s).max(), np.abs(c).max(), np.abs(z).max()) < 0.98 * 32768:  # clipping protection idle
@@ -108,8 +109,21 @@ def test_mixing_realises_snr_and_is_exact(seed):
         assert max(np.abs(s).max(), np.abs(c).max(), np.abs(z).max()) >= 0.98 * 32768
 
 
-def test_silent_inputs_are_rejected():
-    with pytest.raises(ValueError, match="clean speech has no active segment"):
-        audio.mix_gains(np.zeros(SR), np.ones(SR), 0, -25)
-    with pytest.raises(ValueError, match="noise has no active segment"):
-        audio.mix_gains(np.ones(SR), np.zeros(SR), 0, -25)
+def test_global_and_active_snr_by_hand():
+    """Speech of amplitude 1 for 1 s of 4 s (silence after), white-ish noise of power 0.01 throughout:
+    global speech power 1/4 -> 10 log10(0.25 / 0.01) = 13.98 dB; active power 1 -> 20 dB."""
+    clean = np.zeros(4 * SR)
+    clean[:SR] = np.where(np.arange(SR) % 2, 1.0, -1.0)
+    noise = 0.1 * np.where(np.arange(4 * SR) % 2, 1.0, -1.0)
+    assert audio.snr(clean, noise, "global") == pytest.approx(10 * np.log10(25), abs=1e-6)
+    assert audio.snr(clean, noise, "active") == pytest.approx(20.0, abs=1e-6)
+    with pytest.raises(ValueError, match="SNR definition 'peak'"):
+        audio.snr(clean, noise, "peak")
+
+
+@pytest.mark.parametrize("definition", audio.SNR_DEFINITIONS)
+def test_silent_inputs_are_rejected(definition):
+    with pytest.raises(ValueError, match="clean speech is silent"):
+        audio.mix_gains(np.zeros(SR), np.ones(SR), 0, -25, snr_definition=definition)
+    with pytest.raises(ValueError, match="noise is silent"):
+        audio.mix_gains(np.ones(SR), np.zeros(SR), 0, -25, snr_definition=definition)

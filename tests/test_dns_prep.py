@@ -175,3 +175,29 @@ def test_scale_report_fits_a_line_through_the_runs(tmp_path):
     assert "110 s, 0.00 MB (2 parts)" in two and "260 s, 0.01 MB (2 parts)" in two
     assert two.endswith("| 2.1 h, 0.20 MB |")
     assert not any(x.startswith("| log") for x in rows)
+
+
+def test_prep_dns_test_noise_from_the_test_set_else_held_out(tmp_path):
+    """With the DNS synthetic test set's noise dir, the test set mixes its clips and training keeps every
+    noise file; without it, a share of the training noise is held out, and noise_source says which."""
+    dns, libri = make_fake_tree(tmp_path / "corpora")
+    prep = [sys.executable, str(RECIPE / "local" / "prep_dns.py"), "--dns-root", str(dns),
+            "--librispeech-root", str(libri), "--test-utts", "4"]
+    r = subprocess.run(prep + ["--out", str(tmp_path / "held")], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    train, test = (read_kv(tmp_path / "held" / s / "noise.scp") for s in ("train", "test"))
+    assert len(train) == 9 and len(test) == 1 and not set(train.values()) & set(test.values())
+    assert (tmp_path / "held" / "test" / "noise_source").read_text().startswith("held-out training noise (1 of 10")
+    rng = np.random.default_rng(3)
+    for k in range(3):
+        write_wav(dns / "test_set" / "synthetic" / "no_reverb" / "noise" / f"noise_fileid_{k}.wav",
+                  (0.05 * rng.standard_normal(16000 * 2)).astype(np.float32))
+    r = subprocess.run(prep + ["--out", str(tmp_path / "ts")], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    train, test = (read_kv(tmp_path / "ts" / s / "noise.scp") for s in ("train", "test"))
+    assert len(train) == 10 and sorted(test) == [f"testnoise_{k:06d}_noise_fileid_{k}" for k in range(3)]
+    assert all("/test_set/synthetic/no_reverb/noise/" in p for p in test.values())
+    assert "the DNS test set's noise clips" in (tmp_path / "ts" / "test" / "noise_source").read_text()
+    r = subprocess.run(prep + ["--out", str(tmp_path / "x"), "--test-noise-dir", str(tmp_path / "none")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and f"--test-noise-dir {tmp_path}/none does not exist" in r.stderr

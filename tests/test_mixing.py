@@ -34,9 +34,10 @@ def test_same_seed_identical_files_other_seed_different(source_dir, tmp_path):
     assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
 
 
-def test_noisy_is_clean_plus_noise_and_snr_within_0p1_db(source_dir, tmp_path):
+@pytest.mark.parametrize("definition", audio.SNR_DEFINITIONS)
+def test_noisy_is_clean_plus_noise_and_snr_within_0p1_db(source_dir, tmp_path, definition):
     out = tmp_path / "d"
-    _mix(source_dir, out)
+    _mix(source_dir, out, extra=("--snr-definition", definition))
     assert validate_data_dir(out, check_audio="header", require=("spk1.scp", "noise1.scp", "text")) == []
     wav, spk1, noise1 = (read_kv(out / f) for f in ("wav.scp", "spk1.scp", "noise1.scp"))
     plan = read_plan(out / "mix_plan.jsonl")
@@ -47,9 +48,26 @@ def test_noisy_is_clean_plus_noise_and_snr_within_0p1_db(source_dir, tmp_path):
         z = audio.read_audio(noise1[utt])
         assert np.array_equal(y, c + z), utt
         assert -5 <= e["snr_db"] <= 5
-        assert audio.active_snr(c, z) == pytest.approx(e["snr_db"], abs=0.1), utt
+        assert e["snr_definition"] == definition
+        assert audio.snr(c, z, definition) == pytest.approx(e["snr_db"], abs=0.1), utt
         for key in ("clean", "clean_offset", "noise", "noise_offset", "snr_db", "clean_gain", "noise_gain", "seed"):
             assert key in e
+
+
+def test_a_plan_older_than_snr_definition_is_rendered_with_active_windows(source_dir, tmp_path):
+    """Plans written before the option record no definition: they were mixed on active windows."""
+    _mix(source_dir, tmp_path / "new", extra=("--snr-definition", "active"))
+    lines = (tmp_path / "new" / "mix_plan.jsonl").read_text().splitlines()
+    old = []
+    for line in lines:
+        e = json.loads(line)
+        for k in ("snr_definition", "clean_gain", "noise_gain", "snr_realised_db"):
+            e.pop(k)
+        old.append(json.dumps(e))
+    (tmp_path / "old.jsonl").write_text("\n".join(old) + "\n")
+    assert mix_data.main(["regenerate", "--plan", str(tmp_path / "old.jsonl"), "--out", str(tmp_path / "re"),
+                          "--quiet"]) == 0
+    assert _digest(tmp_path / "re") == _digest(tmp_path / "new")
 
 
 def test_fixed_snr_for_test_sets(source_dir, tmp_path):

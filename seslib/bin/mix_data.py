@@ -16,7 +16,7 @@ import logging
 import shutil
 import sys
 
-from .. import logutil
+from .. import audio, logutil
 from ..audio import AudioError
 from ..data import DataDirError, read_plan
 from ..mixing import (finalize, make_plan, plan_summary, read_source_dir, render_job,
@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--seed", type=int, default=0, help="seed of the plan (default 0)")
         sp.add_argument("--snr", type=float, nargs=2, metavar=("LO", "HI"), default=(-5.0, 5.0),
                         help="SNR range in dB, uniform; LO == HI for a fixed SNR (default -5 5)")
+        sp.add_argument("--snr-definition", choices=audio.SNR_DEFINITIONS, default="global",
+                        help="how the SNR is measured: global (whole-signal power, as the DNS synthesizer's "
+                             "snr_mixer) or active (power on active 100 ms windows) (default global)")
         sp.add_argument("--level", type=float, nargs=2, metavar=("LO", "HI"), default=(-35.0, -15.0),
                         help="target mixture level range, dBFS (default -35 -15, as DNS)")
         sp.add_argument("--segment-seconds", type=float, default=0.0,
@@ -74,7 +77,7 @@ def main(argv=None) -> int:
             speech, noise = read_source_dir(args.sources)
             lo, hi = args.snr
             entries = make_plan(speech, noise, args.tag, args.seed, (lo, hi), tuple(args.level),
-                                args.segment_seconds, args.num_utts, args.min_seconds)
+                                args.segment_seconds, args.num_utts, args.min_seconds, args.snr_definition)
             write_plan_for_render(args.out, entries)
             log.info("%s: planned %s", args.out, plan_summary(entries))
         if args.cmd == "regenerate":

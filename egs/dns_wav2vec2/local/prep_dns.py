@@ -14,8 +14,12 @@ Layouts read:
 
 Splits (paper, Sec. 3.1): train/valid from DNS clean speech, readers disjoint
 (``--valid-fraction`` of readers held out); test = ``--test-utts`` LibriSpeech test-clean
-utterances; noise files are split so that ``--test-noise-fraction`` of them are used by
-the test set only. Writes ``OUT/{train,valid,test}/`` source dirs (see seslib.mixing).
+utterances. Test noise: the paper takes it "from the test sets" of DNS; so when the DNS tree
+has a synthetic test set with its noise clips (``--test-noise-dir``, by default the first of
+:data:`TEST_NOISE_DIRS` under ``<dns-root>`` that exists), the test set mixes those and
+training keeps every file of ``noise/``; otherwise (a recipe choice, logged and written to
+``OUT/test/noise_source``) ``--test-noise-fraction`` of the training noise files are held
+out for the test set only. Writes ``OUT/{train,valid,test}/`` source dirs (see seslib.mixing).
 """
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ from seslib import logutil
 from seslib.data import write_kv
 
 READER = re.compile(r"reader_(\d+)")
+#: where DNS releases keep the noise clips of their synthetic test set (Interspeech 2020 layout)
+TEST_NOISE_DIRS = ("test_set/synthetic/no_reverb/noise", "test_set/synthetic/noise")
 
 
 def scan_dns_clean(root: Path, subdirs: list[str]) -> dict[str, tuple[str, str]]:
@@ -55,13 +61,23 @@ def scan_dns_clean(root: Path, subdirs: list[str]) -> dict[str, tuple[str, str]]
     return out
 
 
-def scan_dns_noise(root: Path) -> dict[str, str]:
-    noise = root / "noise"
+def scan_dns_noise(root: Path, noise: Path | None = None, prefix: str = "noise") -> dict[str, str]:
+    """Noise id -> path for the wavs under ``noise`` (default ``<root>/noise``)."""
+    noise = noise or root / "noise"
     files = sorted(noise.rglob("*.wav")) if noise.is_dir() else []
     if not files:
         raise FileNotFoundError(f"no .wav files under {noise}")
-    return {f"noise_{i:06d}_{re.sub(r'[^A-Za-z0-9_]', '_', p.stem)[:40]}": str(p.resolve())
+    return {f"{prefix}_{i:06d}_{re.sub(r'[^A-Za-z0-9_]', '_', p.stem)[:40]}": str(p.resolve())
             for i, p in enumerate(files)}
+
+
+def find_test_noise_dir(root: Path, given: str | None) -> Path | None:
+    """``--test-noise-dir`` (must exist), else the first of :data:`TEST_NOISE_DIRS` present, else None."""
+    if given:
+        if not Path(given).is_dir():
+            raise FileNotFoundError(f"--test-noise-dir {given} does not exist")
+        return Path(given)
+    return next((root / d for d in TEST_NOISE_DIRS if (root / d).is_dir()), None)
 
 
 def scan_librispeech(root: Path, subset: str = "test-clean") -> dict[str, tuple[str, str, str]]:
@@ -92,7 +108,11 @@ def main(argv=None) -> int:
     p.add_argument("--dns-clean-subdirs", nargs="*", default=[],
                    help="subdirs of clean/ to use (default read_speech if present, else all)")
     p.add_argument("--valid-fraction", type=float, default=0.02, help="share of readers for validation")
-    p.add_argument("--test-noise-fraction", type=float, default=0.1, help="share of noise files for test")
+    p.add_argument("--test-noise-dir", default=None,
+                   help="noise clips of the test set (default: the DNS tree's synthetic test-set noise, "
+                        f"{' or '.join(TEST_NOISE_DIRS)} under --dns-root, when present)")
+    p.add_argument("--test-noise-fraction", type=float, default=0.1,
+                   help="without a test-set noise dir: share of the training noise files held out for test")
     p.add_argument("--test-utts", type=int, default=500, help="test-clean utterances in the test set")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
@@ -100,6 +120,8 @@ def main(argv=None) -> int:
     try:
         clean = scan_dns_clean(Path(args.dns_root), args.dns_clean_subdirs)
         noise = scan_dns_noise(Path(args.dns_root))
+        test_dir = find_test_noise_dir(Path(args.dns_root), args.test_noise_dir)
+        test_noise_files = scan_dns_noise(Path(args.dns_root), test_dir, "testnoise") if test_dir else {}
         libri = scan_librispeech(Path(args.librispeech_root))
     except (FileNotFoundError, ValueError) as exc:
         print(f"prep_dns.py: {exc}", file=sys.stderr)
@@ -111,7 +133,7 @@ def main(argv=None) -> int:
     noise_ids = sorted(noise)
     n_test_noise = max(1, round(len(noise_ids) * args.test_noise_fraction))
     perm = rng.permutation(len(noise_ids))
-    test_noise = {noise_ids[i] for i in perm[:n_test_noise]}
+    test_noise = set() if test_dir else {noise_ids[i] for i in perm[:n_test_noise]}
     if len(test_noise) == len(noise_ids):
         print("prep_dns.py: need at least 2 noise files (one for test, one for training)", file=sys.stderr)
         return 1
@@ -135,8 +157,16 @@ def main(argv=None) -> int:
     write_kv(d / "speech.scp", {k: libri[k][0] for k in test_ids})
     write_kv(d / "speech2spk", {k: libri[k][1] for k in test_ids})
     write_kv(d / "speech.text", {k: libri[k][2] for k in test_ids})
-    write_kv(d / "noise.scp", {k: noise[k] for k in sorted(test_noise)})
-    print(f"prep_dns.py: test: {len(test_ids)} LibriSpeech test-clean utterances, {len(test_noise)} noise files")
+    if test_dir:
+        write_kv(d / "noise.scp", test_noise_files)
+        source = f"the DNS test set's noise clips: {test_dir.resolve()}"
+    else:
+        write_kv(d / "noise.scp", {k: noise[k] for k in sorted(test_noise)})
+        source = (f"held-out training noise ({len(test_noise)} of {len(noise_ids)} files of {args.dns_root}/noise, "
+                  f"--test-noise-fraction {args.test_noise_fraction:g}; the tree has no test-set noise dir)")
+    (d / "noise_source").write_text(source + "\n", encoding="utf-8")
+    print(f"prep_dns.py: test: {len(test_ids)} LibriSpeech test-clean utterances, "
+          f"{len(test_noise_files) or len(test_noise)} noise files, {source}")
     return 0
 
 
