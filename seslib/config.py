@@ -34,7 +34,8 @@ DEFAULTS = {
     "train": {"batch_size": 8, "crop_seconds": 4.0, "max_steps": 1000, "seed": 1, "log_every": 25,
               "valid_every": 250, "ckpt_every": 250, "valid_max_utts": 0, "threads": 0,
               "device": "auto", "precision": "auto",  # seslib.engine: auto = CUDA when present; bf16 there
-              "num_workers": 0},                      # DataLoader processes preparing batches (seslib.train.loader)
+              "num_workers": 0,                       # DataLoader processes preparing batches (seslib.train.loader)
+              "keep_every": 0},                       # also keep snapshots/step<N>.pt every N steps (0: none)
     "data": dict(dynamic_mix.DEFAULTS),  # static crops of the training mixtures, or dynamic mixing
     "augment": {},                       # seslib.augment.DEFAULTS-shaped; needs data.dynamic_mixing
 }
@@ -42,10 +43,11 @@ DEFAULTS = {
 #: lower bounds (inclusive unless the key is in _POSITIVE) of numeric values
 _AT_LEAST = {"optim.lr": 0, "optim.grad_clip": 0, "train.batch_size": 1, "train.crop_seconds": 0,
              "train.max_steps": 0, "train.log_every": 1, "train.valid_every": 1, "train.ckpt_every": 1,
-             "train.valid_max_utts": 0, "train.threads": 0, "scheduler.min_factor": 0, "train.num_workers": 0}
+             "train.valid_max_utts": 0, "train.threads": 0, "scheduler.min_factor": 0, "train.num_workers": 0,
+             "train.keep_every": 0}
 _POSITIVE = {"optim.lr", "optim.grad_clip", "train.crop_seconds"}
 _CHOICES = {"teacher.features": ("dumped", "online"), "scheduler.name": ("constant", "cosine"),
-            "train.precision": ("auto", "32", "bf16-mixed", "16-mixed")}
+            "train.precision": ("auto", "32", "bf16-mixed", "16-mixed"), "data.snr_definition": ("global", "active")}
 _PATTERNS = {"train.device": (re.compile(r"^(auto|cpu|cuda(:\d+)?)$"), "auto, cpu, cuda or cuda:N")}
 _TYPES = {"scheduler.min_factor": 0.1, "teacher.spec": "", "teacher.dump_dir": ""}  # where the default says nothing
 _FIXED_LENGTH = {"optim.betas", "data.snr", "data.level"}

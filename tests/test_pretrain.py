@@ -126,7 +126,13 @@ def test_pretraining_chain_on_the_tiny_corpus(corpus, tiny_teacher_dir, tmp_path
     assert all(torch.equal(frozen[k], start[k]) for k in start if k.startswith(("encoder", "lstm")))
     assert not all(torch.equal(frozen[k], start[k]) for k in start if k.startswith("decoders"))
     r = run("dec", _cfg("pretrain_dec_teacher", tiny_teacher_dir, "model.bridge=teacher", "model.skips=duplicate",
-                        "train.max_steps=2"))
+                        "train.max_steps=2", "train.keep_every=1"))
+    snaps = sorted(p.name for p in (tmp_path / "dec" / "snapshots").iterdir())
+    assert snaps == ["step1.pt", "step2.pt"]  # train.keep_every: the model of every step kept
+    last, _ = gcrn_state(tmp_path / "dec" / "last.pt")
+    assert all(torch.equal(v, gcrn_state(tmp_path / "dec" / "snapshots" / "step2.pt")[0][k]) for k, v in last.items())
+    assert not all(torch.equal(v, gcrn_state(tmp_path / "dec" / "snapshots" / "step1.pt")[0][k]) for k, v in last.items())
+    _decoder_curve(tmp_path, enc, corpus / "valid")
     resynth = load_model(tmp_path / "dec" / "best.pt")
     assert isinstance(resynth, TeacherResynth) and resynth.teacher is not None
     two = f"[{{checkpoint: {enc}, parts: [encoder, lstm, to_teacher]}}, " \
@@ -148,6 +154,35 @@ def test_pretraining_chain_on_the_tiny_corpus(corpus, tiny_teacher_dir, tmp_path
     assert all(torch.equal(own[k], dec[k]) for k in own if k.startswith(("from_teacher", "decoders", "out")))
     assert t.model.config["skips"] == "encoder" and t.model.config["bridge"] == resynth.model.config["bridge"]
     assert t.train()["step"] == 2
+
+
+def _decoder_curve(tmp_path, enc, data_dir):
+    """seslib.bin.decoder_curve on the two snapshots: reading (ii) of a snapshot is the assembled pipeline
+    (the encoder's encoder, LSTM and P, the snapshot's M and decoders), each point is scored by the real
+    recognisers, and a rerun scores nothing again."""
+    import json
+
+    from seslib.analysis import decoder_curve as dc
+    from seslib.bin import decoder_curve
+    snap = tmp_path / "dec" / "snapshots" / "step2.pt"
+    mods = dc.models(snap, enc, load_model(snap).teacher)
+    enc_state, dec_state = gcrn_state(enc)[0], gcrn_state(snap)[0]
+    own = mods["ii"].state_dict()
+    assert all(torch.equal(own[k], enc_state[k]) for k in own if k.startswith(("encoder", "lstm", "to_teacher")))
+    assert all(torch.equal(own[k], dec_state[k]) for k in own if k.startswith(("from_teacher", "decoders", "out")))
+    out = tmp_path / "curve"
+    args = ["--snapshots", str(tmp_path / "dec" / "snapshots"), "--encoder", enc, "--data-dir", str(data_dir),
+            "--utts", "2", "--out", str(out)]
+    assert decoder_curve.main(args) == 0
+    curve = json.loads((out / "curve.json").read_text())
+    assert sorted(curve["points"]) == ["1", "2"] and len(curve["meta"]["utterances"]) == 2
+    for pt in curve["points"].values():
+        assert set(pt) == {"i", "ii"} and all(v["utterances"] == 2 and v["words"] > 0 and v["phones"] > 0
+                                               and v["wer"] >= 0 for v in pt.values())
+    assert (out / "curve.png").stat().st_size > 0
+    stamp = (out / "step1.json").stat().st_mtime_ns
+    assert decoder_curve.main(args) == 0 and (out / "step1.json").stat().st_mtime_ns == stamp
+    assert decoder_curve.main(args[:-1] + [str(tmp_path / "none"), "--snapshots", str(tmp_path)]) == 1
 
 
 def test_init_refuses_what_does_not_fit(tmp_path):
@@ -181,6 +216,19 @@ def test_compressed_spectral_loss_by_hand():
     # a sign flip keeps every magnitude: only the complex term (weight 0.3) sees it, |2 |S|^c|^2
     assert compressed_spectral(-y, y).item() == pytest.approx(0.3 * 4 * p, rel=1e-3)
     assert compressed_spectral(torch.zeros_like(y), y).item() == pytest.approx(p, rel=1e-2)  # (eps^0.3 = 0.004)
+
+
+def test_multires_stft_loss_by_hand():
+    """Per resolution, spectral convergence ||S - S^||/||S|| + mean |log S - log S^|, averaged: twice the
+    reference gives 1 + ln 2 (not 0.5 + ln 2: the reference is the denominator); a sign flip, which keeps
+    every magnitude, gives 0, as do equal signals."""
+    from seslib.losses import multires_stft
+    torch.manual_seed(0)
+    y = 0.1 * torch.randn(2, 16000)
+    assert multires_stft(y, y).item() == pytest.approx(0.0, abs=1e-6)
+    assert multires_stft(-y, y).item() == pytest.approx(0.0, abs=1e-5)
+    assert multires_stft(2 * y, y).item() == pytest.approx(1 + math.log(2), rel=1e-4)
+    assert multires_stft(y, 2 * y).item() == pytest.approx(0.5 + math.log(2), rel=1e-4)
 
 
 @pytest.mark.parametrize("name", ENCODER[1:])  # pretrain_enc_l1 trains in the chain above

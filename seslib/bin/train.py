@@ -77,8 +77,8 @@ def main(argv=None) -> int:
         if int(os.environ.get("RANK", "0")) == 0:
             atomic_write_text(os.path.join(args.out, "config.yaml"), yaml.safe_dump(cfg, sort_keys=False))
         result = trainer.train()
-        log.info("done at step %d; best valid SI-SDR %.3f dB at step %d", result["step"],
-                 result["best"]["score"], result["best"]["step"])
+        log.info("done at step %d; best valid %s %.3f at step %d", result["step"],
+                 result["best"].get("metric", "SI-SDR (dB)"), result["best"]["score"], result["best"]["step"])
     except (ValueError, AudioError, DataDirError, FileNotFoundError) as exc:
         log.error("%s", exc)
         return 1

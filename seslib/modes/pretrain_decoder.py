@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..losses import compressed_spectral, neg_si_sdr, si_sdr
+from ..losses import compressed_spectral, multires_stft, neg_si_sdr, si_sdr
 from ..models.resynth import TeacherResynth
 from .base import Mode, TeacherMode
 
@@ -14,17 +14,18 @@ def _learn_only(model, parts) -> None:
         p.requires_grad_(name.split(".", 1)[0] in parts)
 
 
-LOSSES = ("si_sdr", "spectral")
+LOSSES = ("si_sdr", "spectral", "mrstft")
+_SPECTRAL = {"spectral": compressed_spectral, "mrstft": multires_stft}
 
 
 def decoder_loss(name: str, est: torch.Tensor, clean: torch.Tensor):
-    """(loss, logs) of the decoder's output: ``si_sdr`` (-SI-SDR, eq. 1) or ``spectral``
-    (:func:`seslib.losses.compressed_spectral`)."""
+    """(loss, logs) of the decoder's output: ``si_sdr`` (-SI-SDR, eq. 1), ``spectral``
+    (:func:`seslib.losses.compressed_spectral`) or ``mrstft`` (:func:`seslib.losses.multires_stft`)."""
     if name == "si_sdr":
         loss = neg_si_sdr(est, clean)
         return loss, {"si_sdr": -loss.detach()}
-    loss = compressed_spectral(est, clean)
-    return loss, {"spectral": loss.detach()}
+    loss = _SPECTRAL[name](est, clean)
+    return loss, {name: loss.detach()}
 
 
 def _check_loss(mode) -> None:
@@ -70,7 +71,7 @@ class PretrainDecoderFrozen(Mode):
 class PretrainDecoderTeacher(TeacherMode):
     """Decoder pre-training from the teacher's embeddings (Sec. 2.5, "/Wav2Vec2" rows of Table 2):
 
-        L = L_spec( f_e^dec( M(g_s(Y)) ), Y )       (option loss: spectral, the default; or si_sdr)
+        L = L_spec( f_e^dec( M(g_s(Y)) ), Y )       (option loss: spectral, the default; mrstft; or si_sdr)
 
     g_s(Y), the teacher's last layer on the clean speech, goes through M, a linear map to
     the bottleneck width (the model's ``from_teacher``), into the GCRN decoders. There is no
@@ -82,7 +83,9 @@ class PretrainDecoderTeacher(TeacherMode):
     current and previous frame, so the decoder stays causal; the layer shapes are those of
     the GCRN, so its weights can start a fine-tuned GCRN. L_spec is the compressed spectral
     loss (:func:`seslib.losses.compressed_spectral`): the decoder "predicts the clean
-    spectrogram" (paper), mostly its compressed magnitude. The 50 Hz embeddings carry no
+    spectrogram" (paper), mostly its compressed magnitude; ``mrstft``, the multi-resolution
+    STFT magnitude loss (:func:`seslib.losses.multires_stft`), asks for magnitudes only, at
+    three window lengths. The 50 Hz embeddings carry no
     waveform phase, and -SI-SDR would ask for it sample by sample; validation scores the
     same loss on the resynthesised validation speech (higher is better: the negated loss).
     Only M, the decoders and the output layers learn.
@@ -118,13 +121,15 @@ class PretrainDecoderTeacher(TeacherMode):
     @torch.no_grad()
     def valid_score(self, noisy, clean):
         """The clean validation speech resynthesised from its teacher embeddings: SI-SDR (dB), or
-        the negated spectral loss."""
-        est = self.resynth(clean)
-        return si_sdr(est, clean).item() if self.options["loss"] == "si_sdr" else -compressed_spectral(est, clean).item()
+        the negated training loss."""
+        est, name = self.resynth(clean), self.options["loss"]
+        return si_sdr(est, clean).item() if name == "si_sdr" else -_SPECTRAL[name](est, clean).item()
 
     @property
     def valid_metric(self):
-        return "resynthesis SI-SDR (dB)" if self.options["loss"] == "si_sdr" else "-spectral loss of the resynthesis"
+        name = self.options["loss"]
+        return "resynthesis SI-SDR (dB)" if name == "si_sdr" else \
+            "-spectral loss of the resynthesis" if name == "spectral" else f"-{name} loss of the resynthesis"
 
     def inference_model(self):
         return self.resynth

@@ -22,7 +22,8 @@ teacher`` takes the teacher's width (or, without a teacher, the first init check
 bridge). ``train.max_steps: 0`` only assembles, validates and saves such a model.
 
 Checkpoints (``last.pt`` every ``ckpt_every`` steps, ``best.pt`` on a better validation
-score: SI-SDR, or the mode's own ``valid_score``) are written to a temporary file and renamed; each holds the effective config, so
+score: SI-SDR, or the mode's own ``valid_score``; with ``keep_every`` also ``snapshots/step<N>.pt``)
+are written to a temporary file and renamed; each holds the effective config, so
 :func:`seslib.checkpoint.load_model` needs nothing else.
 """
 from __future__ import annotations
@@ -131,7 +132,8 @@ class Trainer:
                                  "data.dynamic_mixing: true")
             return CropSampler(train_dir, crop, tc["batch_size"], tc["seed"], align=stft.HOP)
         return dynamic_mix.DynamicMixer(train_dir, crop, tc["batch_size"], tc["seed"], dc["snr"], dc["level"],
-                                        aug, align=stft.HOP, exclude=dc["exclude"])
+                                        aug, align=stft.HOP, exclude=dc["exclude"],
+                                        snr_definition=dc["snr_definition"])
 
     # -- checkpoints -------------------------------------------------------------------
     def state(self) -> dict:
@@ -302,6 +304,9 @@ class Trainer:
                 self._record_validation()
             if self.step % tc["ckpt_every"] == 0 or self.step == tc["max_steps"]:
                 self._save("last.pt")
+            if tc["keep_every"] and self.step % tc["keep_every"] == 0:
+                (self.out / "snapshots").mkdir(exist_ok=True)
+                self._save(f"snapshots/step{self.step}.pt")  # the model of this step, for curves against steps
         if self.distributed:
             self.fabric.barrier()
         return {"step": self.step, "best": self.best}
