@@ -117,3 +117,29 @@ def test_concat_checkpoint_enhances_but_does_not_stream(corpus, tiny_teacher_dir
     assert (tmp_path / "y.wav").is_file()
     assert enhance.main(["--model", str(out / "best.pt"), "--streaming", str(wav), str(tmp_path / "z.wav")]) == 1
     assert "cannot stream" in caplog.text and not (tmp_path / "z.wav").exists()
+
+
+def test_triplet_loss_and_active_fraction_by_hand():
+    """Frames with (d_ap, d_an) = (3, 5), (5, 1): margin 1 gives hinges (-1, 5): L_T = (0 + 5) / 2 = 2.5,
+    one active frame of two; margin 10 makes both active: L_T = (8 + 14) / 2 = 11."""
+    from seslib.modes.triplet import Triplet
+    a = torch.zeros(1, 2, 2)
+    p = torch.tensor([[[3.0, 0.0], [0.0, 5.0]]])   # |a - p| = 3, 5
+    n = torch.tensor([[[0.0, 5.0], [1.0, 0.0]]])   # |a - n| = 5, 1
+
+    class Fixed(Triplet):
+        def __init__(self, margin):  # the distance part of Triplet.loss on fixed frames, without a GCRN
+            torch.nn.Module.__init__(self)
+            self.options = {"margin": margin, "weight": 1.0}
+            self.proj = torch.nn.Identity()
+            self.model = type("M", (), {"encode": lambda s, x, return_context: (a, None),
+                                        "decode": lambda s, e, c: x_clean})()
+
+        def target(self, feats, which):
+            return p if which == "clean" else n
+
+    x_clean = torch.randn(1, 640)
+    for margin, lt, active in ((1.0, 2.5, 0.5), (10.0, 11.0, 1.0)):
+        loss, logs = Fixed(margin).loss(x_clean, x_clean)
+        assert logs["triplet"].item() == pytest.approx(lt) and logs["active"].item() == pytest.approx(active)
+        assert logs["d_ap"].item() == pytest.approx(4.0) and logs["d_an"].item() == pytest.approx(3.0)
