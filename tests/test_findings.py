@@ -106,4 +106,29 @@ def test_embedding_verdicts(tmp_path):
     assert F.lags_corr(ev)[2] == F.DISAGREES and F.lags_dist(ev)[2] == F.DISAGREES
     assert F.lags_corr(F.Evidence("test", None, None))[2] == F.ABSENT
     md = "\n".join(F.findings_section(ev, [], None, None, [], [], [], []))
-    assert "| Claim | Measured here | Verdict | Decided by |" in md and md.count("| not measured |") == 6
+    assert "| Claim | Measured here | Verdict | Decided by |" in md and md.count("| not measured |") == 7
+
+
+def test_decoder_curve_verdict_and_section(tmp_path):
+    """Points written by hand: the lowest reading (ii) WER is 35 % at step 600 (ties go to the earlier
+    step): disagrees; one point at 15 %: agrees; the section's table has a row per step, by step."""
+    from seslib.recipe.report.analysis import decoder_curve_section
+
+    def pt(w2, w1):
+        return {"ii": {"wer": w2, "per": 80.0, "utterances": 4}, "i": {"wer": w1, "per": 70.0, "utterances": 4}}
+    d = tmp_path / "decoder_curve"
+    d.mkdir()
+    meta = {"snapshots": "exp/pretrain_dec_teacher/snapshots", "encoder": "exp/pretrain_enc_l1/best.pt",
+            "data_dir": "data/test", "utterances": ["a", "b", "c", "d"]}
+    points = {"300": pt(90.0, 60.0), "1200": pt(35.0, 25.0), "600": pt(35.0, 40.0)}
+    (d / "curve.json").write_text(json.dumps({"meta": meta, "points": points}))
+    claim, measured, verdict, _ = F.table2_wer_curve(F.Evidence("test", None, tmp_path))
+    assert verdict == F.DISAGREES and "35.0 % at step 600 of 300-1200" in measured and "(i) 25.0 % at step 1200" in measured
+    md = decoder_curve_section(d / "curve.json", tmp_path / "figs")
+    rows = [line for line in md if line.startswith("| ") and line[2].isdigit()]
+    assert [r.split(" | ")[0] for r in rows] == ["| 300", "| 600", "| 1200"]
+    assert "reading (ii) 35.0 % at step 600; reading (i) 25.0 % at step 1200." in "\n".join(md)
+    points["1500"] = pt(15.0, 12.0)
+    (d / "curve.json").write_text(json.dumps({"meta": meta, "points": points}))
+    assert F.table2_wer_curve(F.Evidence("test", None, tmp_path))[2] == F.AGREES
+    assert F.table2_wer_curve(F.Evidence("test", None, None))[2] == F.ABSENT

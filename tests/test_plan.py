@@ -209,7 +209,8 @@ def test_seed_spread_from_the_scores(tmp_path, capsys):
     write_scores(rec / "exp" / "good" / "score_test", base + 0.5 + rng.normal(0, 0.2, 100))
     noise = rng.normal(0, 0.2, 50)
     write_scores(rec / "exp" / "same" / "score_test", base + np.concatenate([noise, -noise]))
-    f = make_plan(rec, "--modes", "base good same", "--train-seeds", "2 3", "--dnsmos-sets", "test")
+    f = make_plan(rec, "--modes", "base good same", "--train-seeds", "2 3", "--dnsmos-sets", "test",
+                  "--max-seed-systems", "2")
     assert {r[4] for r in _tsv(f["stage5.tsv"])} == {"true"}  # DNSMOS for the main rows, not for the spread:
     runs = [r[0] for r in _tsv(f["stage6_train.tsv"])]
     assert runs == ["base_seed2", "base_seed3", "good_seed2", "good_seed3"]  # 'same' does not differ

@@ -14,7 +14,8 @@ train_dir= valid_dir= test_dir=  # your own data dirs (wav.scp noisy, spk1.scp c
 nj=2 force=false seed=1  # parallel jobs; rerun the selected stages even when done; seed of corpus and mixes
 dry_run=false        # run nothing: print each selected stage's inputs, config, outputs and command
 train_snr="-5 5" test_snr="-5 -5"  # paper, Sec. 3.1: train/valid at uniform -5..5 dB, test at -5 dB
-test_snrs="0 5"      # extra test sets: the sets of snr_variants_of mixed again at each of these SNRs
+snr_definition=global  # SNR of whole signals (DNS synthesizer; the paper's noisy SI-SDR), or active windows
+test_snrs=           # extra test sets: the sets of snr_variants_of mixed again at each of these SNRs (e.g. "0 5")
 snr_variants_of="test test_real"  # test -> test_snr<X>, T -> T_snr<X>
 train_hours=0 valid_hours=0 segment_seconds=0  # hours of train/valid mixtures of this length (0: files whole)
 modes=auto           # Table 1's systems (auto: all, conf/experiments/paper.yaml)
@@ -31,14 +32,14 @@ budget_matched=true  # Table 3 beside a Base trained for each fine-tuned chain's
 teacher_features=auto   # dumped (stage 2), online (training loop); auto: online iff mixing is dynamic
 feature_storage=float32 # dumped features: float32, two-byte, speech-feature
 heldout_systems=auto snr_systems=auto sphinx_systems=auto  # where systems are scored (auto: the matrix's)
-dnsmos_sets="test test_real"  # sets on which DNSMOS scores every row (besides PESQ, STOI, SI-SDR, WER)
+dnsmos_sets=test_real  # sets on which DNSMOS scores every row (besides PESQ, STOI, SI-SDR, WER)
 train_set=           # 'key=value ...' overrides of every training config
 train_conf_tag= nproc=1  # configs' tag (default: the corpus); training processes per node (torchrun)
 torchrun_args="--standalone"  # multi-node rendezvous options of torchrun
 train_launcher=      # instead of python/torchrun, e.g. on Slurm (cmd.sh)
 peers="rnnoise dfn3 noisereduce gtcrn" asr_model=  # peers scored beside the GCRN; Whisper dir for WER
 analysis=true        # stage 6: teacher-shaped student, lag statistics, spectra of decoded speech
-train_seeds="2 3" seed_systems=auto max_seed_systems=2  # stage 6: the seed spread
+train_seeds="2 3" seed_systems=auto max_seed_systems=1  # stage 6: the seed spread
 
 help_message="Usage: $0 [options]   (every stage: egs/TEMPLATE/README.md)
 Stages:
@@ -64,6 +65,9 @@ Options (default in brackets):
                           inputs, config, outputs, command, state: done or to run) [$dry_run]
   --seed N                seed of corpus and mixing plans [$seed]
   --train-snr 'LO HI', --test-snr 'LO HI'  SNR ranges in dB of train/valid and test ['$train_snr', '$test_snr']
+  --snr-definition global|active  how an SNR is measured, in stage 1 and in dynamic mixing: the power of
+                          the whole signals (the DNS synthesizer's snr_mixer; the paper's noisy input at -5 dB
+                          has SI-SDR -4.99 dB, which it gives) or on active 100 ms windows [$snr_definition]
   --test-snrs 'X ...'     extra test sets: each set of --snr-variants-of mixed again at X dB ['$test_snrs']
   --snr-variants-of 'T ...'  the sets mixed again (absent ones skipped) ['$snr_variants_of']
   --train-hours H, --valid-hours H, --segment-seconds S  hours of train/valid mixtures of S seconds
@@ -108,7 +112,7 @@ recipe dir (exp/run.lock)."
 
 command_line="$0 $*"; cd "$(dirname "$0")"
 int_options="stage stop_stage seed num_rirs teacher_check_sentences max_seed_systems" positive_options="nj nproc"
-choice_options="budget_matched=true|false teacher_features=auto|dumped|online feature_storage=float32|two-byte|speech-feature"
+choice_options="budget_matched=true|false snr_definition=global|active teacher_features=auto|dumped|online feature_storage=float32|two-byte|speech-feature"
 . utils/parse_options.sh
 [ $# -ne 0 ] && { echo "$0: unexpected arguments: $*" 1>&2; exit 1; }
 [[ "$corpus" =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "$0: --corpus '$corpus': use letters, digits, _ . -" 1>&2; exit 1; }
@@ -138,7 +142,7 @@ if selected 0 && [ "$own_dirs" = false ]; then
 fi
 
 mix_cmd() {  # mix_cmd SET SEED SNR OUT OPTIONS...: the commands that mix one set of $src into data/OUT
-  echo "utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $2 --snr '$3' ${*:5} $src/$1 data/$4;"
+  echo "utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $2 --snr '$3' --snr-definition $snr_definition ${*:5} $src/$1 data/$4;"
   echo "utils/validate_data_dir.sh data/$4 --require spk1.scp noise1.scp utt2num_samples;"
 }
 if selected 1 && [ "$own_dirs" = false ]; then
@@ -158,7 +162,8 @@ if selected 1 && [ "$own_dirs" = false ]; then
     --title "mixtures: train/valid at $train_snr dB, test at $test_snr dB" \
     --inputs "$src" --outputs $(printf 'data/%s/wav.scp ' "${mixed[@]}") \
     --scratch $(printf 'data/%s ' "${mixed[@]}") \
-    --config "corpus=$corpus seed=$seed train_snr=$train_snr test_snr=$test_snr seg=${seg[*]} ${counts[*]}" \
+    --config "corpus=$corpus seed=$seed train_snr=$train_snr test_snr=$test_snr seg=${seg[*]} ${counts[*]}$(
+      [ "$snr_definition" = active ] || echo " snr_definition=$snr_definition")" \
     -- bash -c "$cmds"
   for s in $(python -m seslib.bin.data_dir sets "$src" pairs); do  # pre-mixed: noisy/clean pairs as they come
     run_stage --name "1_import_$s" --title "pre-mixed pairs of $src/$s" --inputs "$src/$s" \
@@ -167,7 +172,8 @@ if selected 1 && [ "$own_dirs" = false ]; then
   for r in "${mixes[@]}"; do  # the same speech and noise (same seed and ids), another SNR
     tsv kind dir s snr out <<< "$r"; [ "$kind" = copy ] || continue
     run_stage --name "1_mix_$out" --title "$dir mixed again at ${snr% *} dB" --inputs "$src/$dir" \
-      --config "seed=$seed snr=${snr% *}" --outputs "data/$out/wav.scp" --scratch "data/$out" -- \
+      --config "seed=$seed snr=${snr% *}$([ "$snr_definition" = active ] || echo " snr_definition=$snr_definition")" \
+      --outputs "data/$out/wav.scp" --scratch "data/$out" -- \
       bash -c "set -e; $(mix_cmd "$dir" "$s" "$snr" "$out" --tag "$dir")"
   done
   run_stage --name 1_rirs --title "simulated room impulse responses ($num_rirs) for reverberation augmentation" \
@@ -180,7 +186,7 @@ plan_opts=()
 for o in corpus modes ablation teacher teacher_ablation teacher_ablation_modes teacher_features feature_storage \
   train_set teacher_check teacher_conf pretraining peers asr_model snr_variants_of test_snrs test_snr \
   heldout_systems snr_systems sphinx_systems analysis train_seeds seed_systems max_seed_systems dnsmos_sets \
-  budget_matched; do
+  budget_matched snr_definition; do
   plan_opts+=("--${o//_/-}" "${!o}")
 done
 python -m seslib.recipe.plan make --out exp/plan --shared-conf "$SESLIB_ROOT/conf" --conf-tag "$train_conf_tag" \
@@ -255,7 +261,7 @@ if selected 6; then
     mapfile -t lag_args < exp/plan/stage6_lags.args; mapfile -t spectra_args < exp/plan/stage6_spectra.args
     # shellcheck disable=SC2046
     run_stage --name 6_lags --title "lag statistics of embeddings (Figs. 3-4)" --inputs data/test/spk1.scp \
-      data/test/wav.scp $(existing exp/{student,base,distill_embed}/best.pt) \
+      data/test/wav.scp $(existing exp/{student,base,distill_embed,pretrain_enc_l1}/best.pt) \
       --config "${lag_args[*]}" --outputs exp/analysis/lags/lags.json --scratch exp/analysis/lags -- \
       python -m seslib.bin.lag_stats --data-dir "data/$main_set" --out exp/analysis/lags "${lag_args[@]}" --quiet
     [ ${#spectra_args[@]} -gt 0 ] && run_stage --name 6_spectra \
@@ -263,6 +269,16 @@ if selected 6; then
       --inputs data/test/spk1.scp exp/pretrain_dec_teacher/enhanced_test exp/resynth_student/enhanced_test \
       --config "${spectra_args[*]}" --outputs exp/analysis/spectra/spectra.json --scratch exp/analysis/spectra -- \
       python -m seslib.bin.resynth_spectra --ref-dir "data/$main_set" --out exp/analysis/spectra "${spectra_args[@]}"
+    mapfile -t curve_args < exp/plan/stage6_curve.args
+    # shellcheck disable=SC2046
+    if [ ${#curve_args[@]} -gt 0 ]; then
+      run_stage --name 6_decoder_curve \
+        --title "WER and phone error rate of the decoder of teacher embeddings against its steps (Table 2)" \
+        --inputs "data/$main_set" exp/pretrain_dec_teacher/snapshots $(existing exp/pretrain_enc_l1/best.pt) \
+        --config "${curve_args[*]}" --outputs exp/analysis/decoder_curve/curve.json \
+        --scratch exp/analysis/decoder_curve -- \
+        python -m seslib.bin.decoder_curve --data-dir "data/$main_set" --out exp/analysis/decoder_curve "${curve_args[@]}"
+    fi
   fi
   # the seed spread: which rows differ from Base is known once they are scored (stage 5)
   python -m seslib.recipe.plan seeds --plan exp/plan --shared-conf "$SESLIB_ROOT/conf" || exit 1

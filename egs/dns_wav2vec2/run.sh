@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 corpus=mini mini_conf=conf/data_mini.yaml            # --mini-conf FILE: size, voices, noises of mini
-dns_train_hours=100 dns_valid_hours=1 dns_segment_seconds=10 dns_test_utts=500   # --dns-*: the paper's DNS set-up
+dns_train_hours=100 dns_valid_hours=1 dns_segment_seconds=10 dns_test_utts=500   # --dns-*: this recipe's DNS choices
 rest=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,8 +28,8 @@ while [ $# -gt 0 ]; do
 done
 # per corpus: se.sh options that differ from its defaults (the options given to run.sh come after: they win)
 case "$corpus" in
-  mini) opts=(--local-data-opts "--mini-conf $mini_conf"
-          --teacher-ablation random --teacher-check true) ;;  # the offline teacher against its random twin
+  mini) opts=(--local-data-opts "--mini-conf $mini_conf"  # the offline teacher's content against its random
+          --teacher-check true) ;;   # twin (--teacher-ablation random also trains modes with the twin: opt-in)
   dns) . ./db.sh
     opts=(--train-hours "$dns_train_hours" --valid-hours "$dns_valid_hours" --segment-seconds "$dns_segment_seconds"
           --local-data-opts "--dns-test-utts $dns_test_utts"

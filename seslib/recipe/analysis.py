@@ -10,11 +10,12 @@ from .systems import PlanError
 
 
 def lag_args(systems, teacher_spec: str) -> list[str]:
-    """seslib.bin.lag_stats's arguments: the teacher and its random twin, the student, Base and the
-    embedding distillation (those trained)."""
+    """seslib.bin.lag_stats's arguments: the teacher and its random twin, the student, Base, the
+    embedding distillation and the L1 pre-trained encoder's P(f_enc(X)) (Sec. 3.4's "average
+    representation"; those trained)."""
     args = ["--source", f"teacher={teacher_spec}", "--source", f"random=random:{teacher_spec}", "--reference", "teacher"]
     args += ["--source", "student=exp/student/best.pt"] if "student" in systems else []
-    return args + [x for s in ("base", "distill_embed") if s in systems for x in ["--source", f"{s}=gcrn:exp/{s}/best.pt"]]
+    return args + [x for s in ("base", "distill_embed", "pretrain_enc_l1") if s in systems for x in ["--source", f"{s}=gcrn:exp/{s}/best.pt"]]
 
 
 def spectra_args(systems) -> list[str]:
@@ -24,6 +25,20 @@ def spectra_args(systems) -> list[str]:
         return []
     return ["--decoded", "teacher=exp/pretrain_dec_teacher/enhanced_test",
             "--decoded", "student=exp/resynth_student/enhanced_test"]
+
+
+#: utterances of the main test set each snapshot of the decoder curve is scored on
+CURVE_UTTS = 40
+
+
+def curve_args(systems, keep_every: int) -> list[str]:
+    """seslib.bin.decoder_curve's: every snapshot of the decoder of teacher embeddings (its config's
+    ``train.keep_every``), read (ii) through the L1 pre-trained encoder and (i) from the teacher's
+    embeddings; none without the decoder's snapshots or without that encoder."""
+    if "pretrain_dec_teacher" not in systems or not keep_every:
+        return []
+    enc = ["--encoder", "exp/pretrain_enc_l1/best.pt"] if "pretrain_enc_l1" in systems else []
+    return ["--snapshots", "exp/pretrain_dec_teacher/snapshots", *enc, "--utts", str(CURVE_UTTS)]
 
 
 def choose_seed_systems(candidates, recipe_dir: str, test_set: str, limit: int,

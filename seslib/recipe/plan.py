@@ -39,7 +39,7 @@ import yaml
 
 from .. import augment
 from ..premixed import test_sets as find_test_sets
-from .analysis import lag_args, seed_spread, spectra_args
+from .analysis import curve_args, lag_args, seed_spread, spectra_args
 from .experiments import ExperimentsError, load_experiments
 from . import budget
 from .systems import TEACHER_SEP, PlanError, SystemConfigs, fixed_teacher, split_seed, split_steps, split_teacher
@@ -52,8 +52,8 @@ OPTIONS = {
     "feature_storage": "float32", "train_set": "", "teacher_check": "false", "teacher_conf": "",
     "pretraining": "auto", "peers": "", "asr_model": "", "snr_variants_of": "test", "test_snrs": "",
     "test_snr": "-5 -5", "heldout_systems": "auto", "snr_systems": "auto", "sphinx_systems": "auto",
-    "analysis": "true", "train_seeds": "", "seed_systems": "auto", "max_seed_systems": "2", "dnsmos_sets": "",
-    "budget_matched": "true",
+    "analysis": "true", "train_seeds": "", "seed_systems": "auto", "max_seed_systems": "1", "dnsmos_sets": "",
+    "budget_matched": "true", "snr_definition": "global",
 }
 STORAGES = ("float32", "two-byte", "speech-feature")
 
@@ -125,6 +125,8 @@ class Planner:
             inputs.append(str(Path(aug["reverb"]["rir_scp"]).parent))
         inputs += [i["checkpoint"] for i in cfg.get("init") or []] + ([fixed] if fixed else [])
         seed, steps = split_seed(s)[1], split_steps(s)[1]
+        if dynamic:  # the SNR of the mixtures made on the fly, as stage 1's (--snr-definition)
+            sets.append(f"data.snr_definition={self.o['snr_definition']}")
         sets += ([f"train.seed={seed}"] if seed is not None else []) + self.o["train_set"].split()
         sets += [f"train.max_steps={steps}"] if steps is not None else []  # (the name wins over --train-set)
         if split_steps(s)[0] in self.x.assembled and cfg["train"]["max_steps"] != 0:  # (before --train-set)
@@ -233,6 +235,9 @@ class Planner:
             spec = teacher_spec(self.teacher, self.teacher, self.recipe)
             f["stage6_lags.args"] = "".join(a + "\n" for a in lag_args(self.systems, spec))
             f["stage6_spectra.args"] = "".join(a + "\n" for a in spectra_args(self.systems))
+            keep = self.entries["pretrain_dec_teacher"]["config"]["train"]["keep_every"] \
+                if "pretrain_dec_teacher" in self.entries else 0
+            f["stage6_curve.args"] = "".join(a + "\n" for a in curve_args(self.systems, keep))
         from .report_rows import rows
         args = rows(self, teachers, checks, sets)
         args += ["--sets", *[t for t in sets if "_snr" not in t], "--snr-sets", *[t for t in sets if "_snr" in t]]

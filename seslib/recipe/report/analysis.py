@@ -11,7 +11,8 @@ from ...checkpoint import read_checkpoint
 #: what each lag-statistics source is, for the table
 SOURCE_LABELS = {"teacher": "teacher, last layer (Fig. 3)", "random": "its random twin, last layer",
                  "student": "teacher-shaped student (Fig. 4)", "base": "Base GCRN bottleneck",
-                 "distill_embed": "Distillation Embed.: P(bottleneck)"}
+                 "distill_embed": "Distillation Embed.: P(bottleneck)",
+                 "pretrain_enc_l1": "L1 pre-trained encoder: P(bottleneck) (Sec. 3.4)"}
 
 
 def _q(x: dict, nd: int) -> str:
@@ -107,10 +108,41 @@ def decoded_section(rows, spectra_json: Path, summary, test_set: str, fig_dir: P
     return md + [""]
 
 
+def curve_minimum(points: dict, reading: str) -> tuple[int, dict] | None:
+    """(step, scores) of the lowest WER of ``reading`` on a decoder curve's points, or None."""
+    pts = [(int(st), p[reading]) for st, p in points.items() if reading in p]
+    return min(pts, key=lambda x: (x[1]["wer"], x[0])) if pts else None
+
+
+def decoder_curve_section(curve_json: Path, fig_dir: Path) -> list[str]:
+    """Table 2's decoder of teacher embeddings against its training steps (seslib.bin.decoder_curve)."""
+    if not curve_json.is_file():
+        return []
+    data = json.loads(curve_json.read_text())
+    pts, meta = data["points"], data["meta"]
+    md = ["### The decoder of teacher embeddings against its steps (Table 2, Sec. 3.3)", "",
+          f"Every kept snapshot of `{meta['snapshots']}` on the first {len(meta['utterances'])} utterances of "
+          f"`{meta['data_dir']}`: reading (ii), the paper's Table 2 rows, the noisy input through "
+          f"`{meta['encoder']}` (encoder, LSTM, P) and the snapshot's M and decoders; reading (i), a diagnosis, "
+          "the clean speech resynthesised from the teacher's embeddings of it. Whisper corpus WER and PocketSphinx "
+          "phone error rate (%); the paper's rows give WER 7.4-16.5 % (\"< 20 %\", Sec. 3.3).", "",
+          "| steps | (ii) WER | (ii) PER | (i) WER | (i) PER |", "|---|---|---|---|---|"]
+    fmt = lambda p, r, k: f"{p[r][k]:.1f}" if r in p else "–"  # noqa: E731
+    for st in sorted(pts, key=int):
+        p = pts[st]
+        md.append(f"| {st} | {fmt(p, 'ii', 'wer')} | {fmt(p, 'ii', 'per')} | {fmt(p, 'i', 'wer')} | {fmt(p, 'i', 'per')} |")
+    lows = [(r, curve_minimum(pts, r)) for r in ("ii", "i")]
+    md += ["", "Lowest WER: " + "; ".join(f"reading ({r}) {m[1]['wer']:.1f} % at step {m[0]}" for r, m in lows if m)
+           + "."]
+    fig = copy_figure(curve_json.parent / "curve.png", fig_dir, "decoder_curve.png")
+    return md + (["", f"![WER and PER against the decoder's steps]({fig})"] if fig else []) + [""]
+
+
 def analysis_section(analysis_dir: Path, student: str | None, decoded_rows, summary, test_set: str,
                      stamp_dir: Path, fig_dir: Path) -> list[str]:
     lags = analysis_dir / "lags" / "lags.json"
     md = lags_section(lags, fig_dir)
     md += student_section(Path(student), lags, stamp_dir) if student else []
     md += decoded_section(decoded_rows, analysis_dir / "spectra" / "spectra.json", summary, test_set, fig_dir)
+    md += decoder_curve_section(analysis_dir / "decoder_curve" / "curve.json", fig_dir)
     return ["## The teacher's embeddings (Secs. 3.4-3.5)", "", *md] if md else []
