@@ -78,3 +78,41 @@ def test_macs_count_is_positive_and_dominated_by_convs_and_lstm(model):
     m = count_macs_per_second(model)
     assert m["total"] == pytest.approx(m["encoder"] + m["lstm"] + m["decoders"] + m["output_linear"])
     assert 1e8 < m["total"] < 1e9
+
+
+def test_upsample_fold_by_hand():
+    """Bins [1, 2, 4]: linear x2 gives [1, 1.25, 1.75, 2.5, 3.5, 4]; even bins first, then odd."""
+    from seslib.models.gcrn import upsample_fold
+    h = torch.tensor([1.0, 2.0, 4.0]).reshape(1, 1, 1, 3).repeat(1, 1, 2, 1)
+    out = upsample_fold(h)
+    assert out.shape == (1, 2, 2, 3)
+    assert torch.allclose(out[0, :, 0], torch.tensor([[1.0, 1.75, 3.5], [1.25, 2.5, 4.0]]))
+
+
+def test_duplicate_skip_is_no_skip_with_summed_weights():
+    """A decoder layer fed [h, h] equals the same layer on h alone with weights W_a + W_b (docs of skips)."""
+    torch.manual_seed(0)
+    m = GCRN(channels=[4, 6, 8], skips="duplicate", bridge=5).eval()
+    layer = m.decoders[0][0]
+    C = m.config["channels"][-1]
+    h = torch.randn(1, C, 6, m.freqs[-1])
+    single = torch.nn.ConvTranspose2d(C, layer.conv.out_channels, kernel_size=(2, 3), stride=(1, 2),
+                                      output_padding=layer.conv.output_padding)
+    with torch.no_grad():
+        single.weight.copy_(layer.conv.weight[:C] + layer.conv.weight[C:])
+        single.bias.copy_(layer.conv.bias)
+        assert torch.allclose(layer.conv(m._skip(h, None)), single(h), atol=1e-5)
+        up = GCRN(channels=[4, 6, 8], skips="upsample", bridge=5)
+        assert not torch.allclose(up._skip(h, None), m._skip(h, None))  # another input, the same shape
+        assert up._skip(h, None).shape == m._skip(h, None).shape
+
+
+@pytest.mark.parametrize("skips", ["duplicate", "upsample"])
+def test_teacher_decoder_streams_like_offline(skips):
+    """The decoders of teacher embeddings with either skip reading, assembled behind an encoder and P:
+    frame-by-frame equals offline (upsample_fold works per frame)."""
+    torch.manual_seed(0)
+    m = GCRN(channels=[4, 6, 8], skips=skips, bridge=5).eval()
+    x = 0.1 * torch.randn(1, 16000)
+    with torch.no_grad():
+        assert torch.allclose(enhance_streaming(m, x[0], chunk=700), m(x)[0], atol=1e-5)

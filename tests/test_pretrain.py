@@ -185,6 +185,36 @@ def _decoder_curve(tmp_path, enc, data_dir):
     assert decoder_curve.main(args[:-1] + [str(tmp_path / "none"), "--snapshots", str(tmp_path)]) == 1
 
 
+def test_frozen_decoder_fed_the_projection(corpus, tiny_teacher_dir, tmp_path):
+    """reads: projection: the decoders read M(P(f_enc(X))); encoder, LSTM and P stay the encoder
+    pre-training's, M and the decoders learn; the bottleneck reading refuses a bridge and vice versa."""
+    run = lambda name, cfg: Trainer(cfg, corpus / "train", corpus / "valid", tmp_path / name).train()  # noqa: E731
+    run("enc", _cfg("pretrain_enc_l1", tiny_teacher_dir, "model.bridge=teacher", "train.max_steps=1"))
+    enc = str(tmp_path / "enc" / "best.pt")
+    init = f"init=[{{checkpoint: {enc}, parts: [encoder, lstm, to_teacher]}}]"
+    cfg = _cfg("pretrain_dec_frozen", tiny_teacher_dir, "train.max_steps=2", "model.bridge=teacher",
+               "mode_options.reads=projection", init)
+    t = Trainer(cfg, corpus / "train", corpus / "valid", tmp_path / "p")
+    m_before = t.model.from_teacher.weight.detach().clone()
+    assert t.train()["step"] == 2
+    after, start = gcrn_state(tmp_path / "p" / "last.pt")[0], gcrn_state(enc)[0]
+    assert all(torch.equal(after[k], start[k]) for k in start if k.startswith(("encoder", "lstm", "to_teacher")))
+    assert not torch.equal(after["from_teacher.weight"], m_before)
+    assert not all(torch.equal(after[k], v) for k, v in start.items() if k.startswith("decoders"))
+    model = load_model(tmp_path / "p" / "best.pt")
+    x = 0.1 * torch.randn(1, 4000)
+    with torch.no_grad():  # the decoders read M(P(bottleneck)): changing M changes the output
+        y = model(x)
+        model.from_teacher.weight.mul_(2)
+        assert not torch.allclose(model(x), y)
+    with pytest.raises(ValueError, match="reads: projection needs model.bridge"):
+        Trainer(_cfg("pretrain_dec_frozen", tiny_teacher_dir, "mode_options.reads=projection"),
+                corpus / "train", corpus / "valid", tmp_path / "x")
+    with pytest.raises(ValueError, match="reads must be one of"):
+        Trainer(_cfg("pretrain_dec_frozen", tiny_teacher_dir, "mode_options.reads=both"),
+                corpus / "train", corpus / "valid", tmp_path / "y")
+
+
 def test_init_refuses_what_does_not_fit(tmp_path):
     torch.manual_seed(0)
     src = GCRN(channels=CH)

@@ -35,6 +35,25 @@ DEFAULT_CONFIG = {
 }
 
 
+#: what a decoder layer reads beside its input (GCRN's ``skips``); the last two need no encoder
+SKIPS = ("encoder", "duplicate", "upsample")
+NO_ENCODER_SKIPS = SKIPS[1:]
+
+
+def upsample_fold(h: torch.Tensor) -> torch.Tensor:
+    """``h`` upsampled x2 along frequency (linear, half-pixel centres), its even and odd output bins
+    stacked as channels: bin f gets 0.75 h[f] + 0.25 h[f-1] and 0.75 h[f] + 0.25 h[f+1] (edges
+    repeated). Frame by frame, so causal.
+
+    Shape:
+        ``[B, C, T, F]`` -> ``[B, 2C, T, F]``
+    """
+    B, C, T, Fq = h.shape
+    u = F.interpolate(h.reshape(B, C * T, 1, Fq), size=(1, 2 * Fq), mode="bilinear", align_corners=False)
+    u = u.reshape(B, C, T, 2 * Fq)
+    return torch.cat([u[..., 0::2], u[..., 1::2]], dim=1)
+
+
 def freq_sizes(n_bins: int, n_layers: int) -> list[int]:
     """Frequency size after each encoder layer (kernel 3, stride 2, no padding)."""
     sizes = [n_bins]
@@ -137,9 +156,16 @@ class GCRN(nn.Module):
         lstm_groups: groups of the grouped LSTM.
         lstm_layers: LSTM layers.
         skips: what each decoder layer takes beside its input: ``encoder`` (the encoder's
-            features at that resolution, the GCRN's skip connections) or ``duplicate`` (its
-            input again: the decoder of the pre-training from teacher embeddings, which has
-            no encoder; paper, Sec. 2.5).
+            features at that resolution, the GCRN's skip connections), or, for the decoder of
+            the pre-training from teacher embeddings, which has no encoder (paper, Sec. 2.5,
+            "locally duplicating by a factor of 2"), ``duplicate`` (``[h, h]``: its input
+            again) or ``upsample`` (``h`` upsampled x2 along frequency, linearly, its even
+            and odd bins as the two channel halves). Neither gives a layer anything beyond
+            ``h``: for a convolution with weights ``[W_a, W_b]``, ``duplicate`` is the same
+            as no skip with ``W_a + W_b``; ``upsample`` is a fixed filter of ``h`` along
+            frequency before the layer's own (a wider effective kernel). A model fine-tuned
+            from such a decoder (``skips: encoder``) applies ``W_b`` to encoder features it
+            never saw in pre-training.
         bridge: 0, or a teacher's width D: the bottleneck then passes through ``to_teacher``
             (P, D outputs) and ``from_teacher`` (M, back to the bottleneck width) before the
             decoders, the maps of the encoder and decoder pre-training (Sec. 2.5).
@@ -154,8 +180,8 @@ class GCRN(nn.Module):
         channels = list(channels or DEFAULT_CONFIG["channels"])
         lstm_groups = lstm_groups or DEFAULT_CONFIG["lstm_groups"]
         lstm_layers = lstm_layers or DEFAULT_CONFIG["lstm_layers"]
-        if skips not in ("encoder", "duplicate"):
-            raise ValueError(f"GCRN skips must be 'encoder' or 'duplicate', not {skips!r}")
+        if skips not in SKIPS:
+            raise ValueError(f"GCRN skips must be one of {', '.join(SKIPS)}, not {skips!r}")
         if not isinstance(bridge, int) or bridge < 0:
             raise ValueError(f"GCRN bridge must be 0 or a teacher width, not {bridge!r}")
         self.config = {"channels": channels, "lstm_groups": lstm_groups, "lstm_layers": lstm_layers,
@@ -217,19 +243,23 @@ class GCRN(nn.Module):
 
     def decode_teacher(self, g: torch.Tensor, length: int) -> torch.Tensor:
         """Teacher embeddings -> waveform of ``length`` samples: the decoders on ``from_teacher(g)``
-        (needs ``bridge`` and ``skips: duplicate``). ``g`` is cut or extended to the model's
+        (needs ``bridge`` and skips ``duplicate`` or ``upsample``). ``g`` is cut or extended to the model's
         frame count of ``length`` samples (:func:`seslib.stft.align_frames`).
 
         Shape:
             ``[B, T', D_teacher]`` -> ``[B, length]``
         """
-        if self.from_teacher is None or self.config["skips"] != "duplicate":
-            raise ValueError("decode_teacher needs a GCRN with bridge (the teacher's width) and skips: duplicate")
+        if self.from_teacher is None or self.config["skips"] not in NO_ENCODER_SKIPS:
+            raise ValueError("decode_teacher needs a GCRN with bridge (the teacher's width) and skips: duplicate "
+                             "or upsample")
         T = S.num_frames(S.padded_length(length))
         return self._decode(self.from_teacher(S.align_frames(g, T)), None, length)
 
     def _skip(self, h: torch.Tensor, skip) -> torch.Tensor:
-        return torch.cat([h, h if self.config["skips"] == "duplicate" else skip], dim=1)
+        how = self.config["skips"]
+        if how == "upsample":
+            return upsample_fold(h)
+        return torch.cat([h, h if how == "duplicate" else skip], dim=1)
 
     def _decode(self, emb: torch.Tensor, skips, length: int) -> torch.Tensor:
         B, T, _ = emb.shape

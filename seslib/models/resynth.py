@@ -17,7 +17,7 @@ class TeacherResynth(nn.Module):
     The teacher is frozen and kept outside the module's parameters and state dict.
 
     Args:
-        gcrn: a GCRN with ``bridge`` (``from_teacher``) and ``skips: duplicate``.
+        gcrn: a GCRN with ``bridge`` (``from_teacher``) and skips ``duplicate`` or ``upsample``.
         teacher: a :class:`seslib.teacher.Teacher` (``layers="all"``), or None when only the
             weights are needed (set ``.teacher`` before calling).
 

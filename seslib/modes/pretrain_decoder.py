@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..losses import compressed_spectral, multires_stft, neg_si_sdr, si_sdr
+from ..models.gcrn import NO_ENCODER_SKIPS
 from ..models.resynth import TeacherResynth
 from .base import Mode, TeacherMode
 
@@ -46,16 +47,29 @@ class PretrainDecoderFrozen(Mode):
     -SI-SDR of the resynthesised waveform, the objective every other system of the recipe is
     trained and validated with: the encoder's skip connections carry the noisy input's phase,
     so the waveform can be matched (README: "Pre-training"). The result is an ordinary causal GCRN.
+
+    Option ``reads``: ``bottleneck`` (default) feeds the decoders the frozen encoder's 448-wide
+    bottleneck; ``projection`` feeds them M(P(f_enc(X))), the encoder pre-training's predicted
+    teacher embedding (its ``to_teacher``, P, frozen too) through a learned M (``from_teacher``),
+    another reading of the paper's "the encoder's output" (needs ``model.bridge`` and P in ``init``).
     """
 
     name = "pretrain_dec_frozen"
-    defaults = {"loss": "si_sdr"}
-    learns = ("decoders", "out")
-    frozen_modules = ("encoder", "lstm")
+    defaults = {"loss": "si_sdr", "reads": "bottleneck"}
+    READS = ("bottleneck", "projection")
 
     def __init__(self, model, options=None, teacher=None):
         super().__init__(model, options, teacher)
         _check_loss(self)
+        reads = self.options["reads"]
+        if reads not in self.READS:
+            raise ValueError(f"mode {self.name}: mode_options.reads must be one of {self.READS}, not {reads!r}")
+        projection = reads == "projection"
+        if projection != (model.from_teacher is not None):
+            raise ValueError(f"mode {self.name}: reads: {reads} needs " + (
+                "model.bridge (P and M)" if projection else "a model without a bridge (model.bridge: 0)"))
+        self.learns = ("decoders", "out") + (("from_teacher",) if projection else ())
+        self.frozen_modules = ("encoder", "lstm") + (("to_teacher",) if projection else ())
         _learn_only(model, self.learns)
 
     def train(self, mode: bool = True):
@@ -105,9 +119,9 @@ class PretrainDecoderTeacher(TeacherMode):
         if model.from_teacher is None or model.from_teacher.in_features != self.teacher_dim:
             raise ValueError(f"mode {self.name} needs model.bridge = the teacher's width ({self.teacher_dim}), "
                              f"or 'teacher'")
-        if model.config["skips"] != "duplicate":
+        if model.config["skips"] not in NO_ENCODER_SKIPS:
             raise ValueError(f"mode {self.name} has no encoder to take skip connections from: "
-                             f"set model.skips: duplicate")
+                             f"set model.skips: duplicate or upsample")
         _learn_only(model, self.learns)
         self.__dict__["resynth"] = TeacherResynth(model, teacher)  # shares the model; not a second copy in the state
 
