@@ -145,8 +145,9 @@ def test_int8_export_is_smaller_quantized_and_checked(tmp_path, caplog):
     from seslib.checkpoint import save_checkpoint
     small = _model(channels=[4, 6, 8, 8, 8])
     save_checkpoint(ck, {"model_config": small.config, "model": small.state_dict(), "config": {"mode": "base"}})
-    assert export_cli.main(["--model", str(ck), str(tmp_path / "q.onnx"), "--quantize", "int8", "--check-seconds",
-                            "1"]) == 0
+    # (this small untrained model's int8 output sits 13.8 dB above its difference here: below the default 20)
+    assert export_cli.main(["--model", str(ck), str(tmp_path / "q.onnx"), "--quantize", "int8", "--min-snr", "5",
+                            "--check-seconds", "1"]) == 0
     assert "output / difference" in caplog.text and OnnxStep(tmp_path / "q.onnx").meta["quantization"]
     assert export_cli.main(["--model", str(ck), str(tmp_path / "r.onnx"), "--quantize", "int8", "--min-snr", "200",
                             "--check-seconds", "1"]) == 1

@@ -143,3 +143,38 @@ def test_triplet_loss_and_active_fraction_by_hand():
         loss, logs = Fixed(margin).loss(x_clean, x_clean)
         assert logs["triplet"].item() == pytest.approx(lt) and logs["active"].item() == pytest.approx(active)
         assert logs["d_ap"].item() == pytest.approx(4.0) and logs["d_an"].item() == pytest.approx(3.0)
+
+
+def test_triplet_margin_statistics_by_hand_and_cli(corpus, tiny_teacher_dir, tmp_path):
+    """d = 1, 2, 3, 4: median 2.5, quartiles 1.75 / 3.25; at m = 3 the hinge stays active (d < m) on
+    frames 1 and 2, at m = 100 on all four. The CLI's distances are the teacher's own on clean and noisy."""
+    import json
+
+    import numpy as np
+
+    from seslib import audio
+    from seslib.bin import triplet_margin
+    from seslib.data import read_kv
+    s = triplet_margin.margin_statistics([4.0, 1.0, 3.0, 2.0], [3, 100])
+    assert (s["frames"], s["median"], s["q1"], s["q3"]) == (4, 2.5, 1.75, 3.25)
+    assert s["active_at_anchor_p"] == {"3": 0.5, "100": 1.0}
+    with pytest.raises(ValueError):
+        triplet_margin.margin_statistics([], [1])
+    out = tmp_path / "m.json"
+    assert triplet_margin.main(["--data-dir", str(corpus / "train"), "--teacher", str(tiny_teacher_dir),
+                                "--max-utts", "2", "--margins", "0", "1e9", "--out", str(out), "--quiet"]) == 0
+    r = json.loads(out.read_text())
+    assert r["utterances"] == 2 and r["active_at_anchor_p"] == {"0": 0.0, "1e+09": 1.0}
+    t = Teacher(str(tiny_teacher_dir))
+    utts = sorted(read_kv(corpus / "train" / "spk1.scp"))[:2]
+    d = []
+    for u in utts:
+        y = torch.from_numpy(audio.read_audio(read_kv(corpus / "train" / "spk1.scp")[u]))
+        x = torch.from_numpy(audio.read_audio(read_kv(corpus / "train" / "wav.scp")[u]))
+        with torch.no_grad():
+            d.append((t(y[None])[0] - t(x[None])[0]).norm(dim=-1).numpy())
+    d = np.concatenate(d)
+    assert r["frames"] == len(d) and r["median"] == pytest.approx(float(np.median(d)), rel=1e-5)
+    assert r["median"] > 0
+    assert triplet_margin.main(["--data-dir", str(tmp_path), "--out", str(tmp_path / "x.json"), "--quiet"]) == 1
+    assert not (tmp_path / "x.json").exists()

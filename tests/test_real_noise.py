@@ -171,7 +171,8 @@ def test_recipe_mixes_real_sources_and_holds_out_test_real(tmp_path, env):
     (rec / "conf" / "data_t.yaml").write_text((ROOT / "tests" / "conf" / "data_mini_tiny.yaml").read_text() + (
         "real_noise: {conf: conf/noise_t.yaml, per_category: {train: 1, valid: 1, test: 2}}\n"
         "real_voices: {conf: conf/voices_t.yaml, utterances: {train: 3, valid: 1, test_real: 2}}\n"))
-    args = ["./run.sh", "--stage", "0", "--stop-stage", "1", "--mini-conf", "conf/data_t.yaml", "--nj", "2"]
+    args = ["./run.sh", "--stage", "0", "--stop-stage", "1", "--mini-conf", "conf/data_t.yaml", "--nj", "2",
+            "--test-snrs", "0 5"]
     r = subprocess.run(args, cwd=rec, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     plans = {s: read_plan(rec / "data" / s / "mix_plan.jsonl") for s in

@@ -9,7 +9,7 @@ import time
 from conftest import copy_recipe
 from seslib.data import read_plan, validate_data_dir
 
-ARGS = ["--stage", "0", "--stop-stage", "1", "--mini-conf", "conf/data_mini_tiny.yaml", "--nj", "2"]
+ARGS = ["--stage", "0", "--stop-stage", "1", "--mini-conf", "conf/data_mini_tiny.yaml", "--nj", "2", "--test-snrs", "0 5"]
 
 
 def _digest(rec):
@@ -116,7 +116,7 @@ def test_full_pipeline_tiny(tmp_path, env):
               "--teacher-check-sentences", "3",
               "--pretraining", "pipeline_l1 finetune_l1_teacher",  # + what they are initialised from
               "--test-snrs", "0", "--train-seeds", "2", "--seed-systems", "concat_ws",
-              "--ablation", "base_static base_dynmix"]
+              "--ablation", "base_static base_dynmix", "--dnsmos-sets", "test"]
     r = subprocess.run(["./run.sh", *common, "--nproc", "2"],
                        cwd=rec, env=dict(env, OMP_NUM_THREADS="1"), capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]

@@ -117,7 +117,7 @@ def test_vbd_layout_prep(tmp_path, env):
     r = subprocess.run(["./run.sh", "--stage", "0", "--stop-stage", "1"], cwd=rec, env=e, capture_output=True, text=True)
     assert r.returncode != 0 and "set VBD_ROOT in db.sh" in r.stdout + r.stderr
     e = dict(env, VBD_ROOT=str(root))
-    r = subprocess.run(["./run.sh", "--stage", "0", "--stop-stage", "1", "--num-rirs", "2"], cwd=rec, env=e,
+    r = subprocess.run(["./run.sh", "--stage", "0", "--stop-stage", "1", "--num-rirs", "2", "--test-snrs", "0"], cwd=rec, env=e,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "test_snr0: skipped (the test set is pre-mixed" in r.stderr
