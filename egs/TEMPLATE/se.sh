@@ -112,7 +112,8 @@ recipe dir (exp/run.lock)."
 
 command_line="$0 $*"; cd "$(dirname "$0")"
 int_options="stage stop_stage seed num_rirs teacher_check_sentences max_seed_systems" positive_options="nj nproc"
-choice_options="budget_matched=true|false snr_definition=global|active teacher_features=auto|dumped|online feature_storage=float32|two-byte|speech-feature"
+choice_options="budget_matched=true|false snr_definition=global|active"
+choice_options+=" teacher_features=auto|dumped|online feature_storage=float32|two-byte|speech-feature"
 . utils/parse_options.sh
 [ $# -ne 0 ] && { echo "$0: unexpected arguments: $*" 1>&2; exit 1; }
 [[ "$corpus" =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "$0: --corpus '$corpus': use letters, digits, _ . -" 1>&2; exit 1; }
@@ -142,7 +143,8 @@ if selected 0 && [ "$own_dirs" = false ]; then
 fi
 
 mix_cmd() {  # mix_cmd SET SEED SNR OUT OPTIONS...: the commands that mix one set of $src into data/OUT
-  echo "utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $2 --snr '$3' --snr-definition $snr_definition ${*:5} $src/$1 data/$4;"
+  echo "utils/mix_data_dir.sh --cmd \"$train_cmd\" --nj $nj --seed $2 --snr '$3'" \
+    "--snr-definition $snr_definition ${*:5} $src/$1 data/$4;"
   echo "utils/validate_data_dir.sh data/$4 --require spk1.scp noise1.scp utt2num_samples;"
 }
 if selected 1 && [ "$own_dirs" = false ]; then
