@@ -271,3 +271,22 @@ def test_the_paper_matrix_names_every_system_it_tables():
     assert set(x.heldout_systems + x.snr_systems + x.sphinx_systems) <= named
     for s in x.assembled:
         assert yaml.safe_load((ROOT / "conf" / "modes" / f"{s}.yaml").read_text())["train"]["max_steps"] == 0
+
+
+def test_auto_is_the_default_subset_and_all_every_system(tmp_path):
+    """--modes / --pretraining auto train the matrix's default_* lists, all the whole table, names themselves;
+    a default list naming a system outside its table is refused with the file and the key."""
+    from seslib.recipe.experiments import ExperimentsError, load_experiments
+    m = tmp_path / "m.yaml"
+    m.write_text("table1: [base, concat, triplet]\ntable2: [pretrain_dec_frozen_l1]\n"
+                 "pretraining: [pretrain_dec_frozen_l1]\ndefault_modes: [base, triplet]\n")
+    x = load_experiments(m)
+    assert x.chosen("auto", "table1") == ["base", "triplet"]
+    assert x.chosen("all", "table1") == ["base", "concat", "triplet"]
+    assert x.chosen("concat", "table1") == ["concat"]
+    assert x.chosen("auto", "pretraining") == ["pretrain_dec_frozen_l1"]  # no default list: the whole one
+    m.write_text("table1: [base]\ndefault_modes: [base, concat]\n")
+    with pytest.raises(ExperimentsError, match=r"m.yaml: default_modes names systems that table1 lacks: concat"):
+        load_experiments(m)
+    paper = load_experiments(ROOT / "conf" / "experiments" / "paper.yaml")
+    assert len(paper.chosen("all", "table1")) == 10 and "concat" not in paper.chosen("auto", "table1")

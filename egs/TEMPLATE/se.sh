@@ -18,7 +18,7 @@ snr_definition=global  # SNR of whole signals (DNS synthesizer; the paper's nois
 test_snrs=           # extra test sets: the sets of snr_variants_of mixed again at each of these SNRs (e.g. "0 5")
 snr_variants_of="test test_real"  # test -> test_snr<X>, T -> T_snr<X>
 train_hours=0 valid_hours=0 segment_seconds=0  # hours of train/valid mixtures of this length (0: files whole)
-modes=auto           # Table 1's systems (auto: all, conf/experiments/paper.yaml)
+modes=auto           # Table 1's systems (auto: the default_modes of conf/experiments/paper.yaml; all: table1)
 ablation=            # extra Base systems of a data or corpus ablation (the recipe's conf/train_<S>_<tag>.yaml)
 num_rirs=150         # simulated room impulse responses for reverberation augmentation (stage 1)
 teacher=whisper-tiny.en  # the frozen teacher: a seslib.teacher spec, or pretrain (stage 2 pre-trains one)
@@ -27,7 +27,7 @@ teacher_ablation=    # other teachers for $teacher_ablation_modes: random, pretr
 teacher_ablation_modes=auto  # modes trained with each of them (auto: the matrix's, distill_embed concat)
 teacher_check=false  # content check of each pretrained teacher against its random twin
 teacher_check_sentences=24  # held-out sentences of the content check (each read by 3 voices)
-pretraining=auto     # systems of Tables 2-3 and what their init reads (auto: all)
+pretraining=auto     # systems of Tables 2-3 and what their init reads (auto: default_pretraining; all)
 budget_matched=true  # Table 3 beside a Base trained for each fine-tuned chain's total steps (base_steps<N>)
 teacher_features=auto   # dumped (stage 2), online (training loop); auto: online iff mixing is dynamic
 feature_storage=float32 # dumped features: float32, two-byte, speech-feature
@@ -37,9 +37,9 @@ train_set=           # 'key=value ...' overrides of every training config
 train_conf_tag= nproc=1  # configs' tag (default: the corpus); training processes per node (torchrun)
 torchrun_args="--standalone"  # multi-node rendezvous options of torchrun
 train_launcher=      # instead of python/torchrun, e.g. on Slurm (cmd.sh)
-peers="rnnoise dfn3 noisereduce gtcrn" asr_model=  # peers scored beside the GCRN; Whisper dir for WER
+peers="rnnoise gtcrn" asr_model=  # peers scored beside the GCRN; Whisper dir for WER
 analysis=true        # stage 6: teacher-shaped student, lag statistics, spectra of decoded speech
-train_seeds="2 3" seed_systems=auto max_seed_systems=1  # stage 6: the seed spread
+train_seeds="2 3" seed_systems=auto max_seed_systems=0  # stage 6: the seed spread
 
 help_message="Usage: $0 [options]   (every stage: egs/TEMPLATE/README.md)
 Stages:
@@ -72,7 +72,8 @@ Options (default in brackets):
   --snr-variants-of 'T ...'  the sets mixed again (absent ones skipped) ['$snr_variants_of']
   --train-hours H, --valid-hours H, --segment-seconds S  hours of train/valid mixtures of S seconds
                           [$train_hours, $valid_hours, $segment_seconds: each source file once, whole]
-  --modes 'M ...'         Table 1's systems [$modes: all, conf/experiments/paper.yaml]
+  --modes 'M ...'         Table 1's systems: names, all, or auto (default_modes of conf/experiments/paper.yaml)
+                          [$modes]
   --ablation 'S ...'      extra Base systems, the recipe's conf/train_<S>_<tag>.yaml ['$ablation']
   --num-rirs N            simulated RIRs for reverberation augmentation [$num_rirs]
   --teacher T             whisper-tiny.en (bundled), a hub id, a save_pretrained or CTranslate2 dir,
@@ -83,7 +84,8 @@ Options (default in brackets):
   --teacher-ablation-modes 'M ...'  modes of the teacher ablation [$teacher_ablation_modes]
   --teacher-check true|false  content check of each pretrained teacher [$teacher_check]
   --teacher-check-sentences N  sentences of the content check [$teacher_check_sentences]
-  --pretraining 'S ...'   systems of Tables 2-3, and what their init reads ('' for none) [$pretraining: all]
+  --pretraining 'S ...'   systems of Tables 2-3, and what their init reads: names ('' for none), all, or
+                          auto (default_pretraining of conf/experiments/paper.yaml) [$pretraining]
   --budget-matched true|false  also train Base for the total steps of each Table 3 chain (pre-training
                           + fine-tuning: base_steps<N>), Table 3's and its seed spread's reference [$budget_matched]
   --teacher-features F    dumped, online, or auto: online where mixing is dynamic [$teacher_features]
@@ -97,13 +99,14 @@ Options (default in brackets):
   --nproc N               training processes per node, data parallel via torchrun [$nproc]
   --torchrun-args 'ARGS'  rendezvous options of torchrun ['$torchrun_args']
   --train-launcher 'CMD'  runs '--nproc-per-node N -m seslib.bin.train ...' (SYSTEM: the system), e.g. Slurm
-  --peers 'P ...'         peers to compare ('' for none) ['$peers']
+  --peers 'P ...'         peers to compare: rnnoise dfn3 noisereduce gtcrn ('' for none) ['$peers']
   --asr-model DIR         Whisper model (CTranslate2) for WER [the bundled tiny.en]
   --analysis true|false   the student, lag statistics and spectra [$analysis]
   --train-seeds 'N ...'   training seeds of the seed spread ('' for none) ['$train_seeds']
   --seed-systems 'S ...'  its rows, Base always among them [$seed_systems: Base and the rows whose SI-SDR
                           differs from Base's by the paired bootstrap, decided after stage 5]
-  --max-seed-systems N    at most N rows besides Base for auto [$max_seed_systems]
+  --max-seed-systems N    at most N rows besides Base for auto (each with the Base of its budget)
+                          [$max_seed_systems]
   --config FILE           shell file of option assignments, read before the options after it
 A finished stage whose inputs, config and recorded outputs are unchanged is skipped; one whose inputs
 or config changed, or whose outputs were damaged, is rebuilt from scratch, its previous results kept

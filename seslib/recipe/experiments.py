@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-LISTS = ("table1", "table2", "table3", "pretraining", "assembled", "analysis", "heldout_systems", "snr_systems",
-         "sphinx_systems", "teacher_ablation_modes")
+LISTS = ("table1", "table2", "table3", "pretraining", "default_modes", "default_pretraining", "assembled", "analysis",
+         "heldout_systems", "snr_systems", "sphinx_systems", "teacher_ablation_modes")
 MAPS = ("corpus_ablation", "labels", "published")
 #: the metrics a ``published`` entry may give (the paper's tables), and their table names
 PUBLISHED = {"pesq": "PESQ", "stoi": "STOI", "si_sdr": "SI-SDR", "wer": "WER"}
@@ -29,6 +29,8 @@ class Experiments:
     table2: list = field(default_factory=list)
     table3: list = field(default_factory=list)
     pretraining: list = field(default_factory=list)
+    default_modes: list = field(default_factory=list)
+    default_pretraining: list = field(default_factory=list)
     assembled: list = field(default_factory=list)
     analysis: list = field(default_factory=list)
     heldout_systems: list = field(default_factory=list)
@@ -48,6 +50,17 @@ class Experiments:
             if steps is not None and system == f"{root}_steps{steps}":
                 return f"{self.label(root)}, {steps} steps"
         return self.labels.get(system, system)
+
+    def chosen(self, value: str, whole: str) -> list[str]:
+        """The systems an option names: ``all`` -> the list ``whole`` (``table1``, ``pretraining``),
+        ``auto`` -> its ``default_<...>`` subset (the whole list where the matrix gives none), else
+        the names given."""
+        default = {"table1": self.default_modes, "pretraining": self.default_pretraining}[whole]
+        if value == "all":
+            return list(getattr(self, whole))
+        if value == "auto":
+            return list(default or getattr(self, whole))
+        return value.split()
 
     def table_of(self, system: str) -> str | None:
         """``table2``, ``table3`` or None: the pre-training table that reports ``system``."""
@@ -82,4 +95,8 @@ def load_experiments(path) -> Experiments:
     stray = sorted(set(raw.get("pretraining", [])) - set(raw.get("table2", [])) - set(raw.get("table3", [])))
     if stray:
         raise ExperimentsError(f"{path}: pretraining systems in neither table2 nor table3: {' '.join(stray)}")
+    for k, whole in (("default_modes", "table1"), ("default_pretraining", "pretraining")):
+        extra = sorted(set(raw.get(k, [])) - set(raw.get(whole, [])))
+        if extra:
+            raise ExperimentsError(f"{path}: {k} names systems that {whole} lacks: {' '.join(extra)}")
     return Experiments(**{k: raw[k] for k in raw})

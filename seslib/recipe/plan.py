@@ -81,7 +81,7 @@ class Planner:
         if opts["teacher_features"] not in ("auto", "dumped", "online"):
             raise PlanError(f"--teacher-features must be auto, dumped or online, not '{opts['teacher_features']}'")
         self.teacher = opts["teacher"]
-        self.modes = _auto(opts["modes"], self.x.table1)
+        self.modes = self.x.chosen(opts["modes"], "table1")
         self.ablation = opts["ablation"].split()
         self.tabl = opts["teacher_ablation"].split()
         self.tabl_modes = _auto(opts["teacher_ablation_modes"], self.x.teacher_ablation_modes)
@@ -91,7 +91,7 @@ class Planner:
         first = self.modes + self.ablation + (["base"] if self.ablation and "base" not in self.modes else [])
         self.first = set(first + self.teacher_systems)  # the rest: pre-training, analysis, what they read
         self.systems = self.configs.with_dependencies(_unique(
-            first + self.teacher_systems + _auto(opts["pretraining"], self.x.pretraining)
+            first + self.teacher_systems + self.x.chosen(opts["pretraining"], "pretraining")
             + (self.x.analysis if self.analysis else [])))
         self.entries = {s: self.system(s) for s in self.systems}
         self.enhance = [s for s in self.systems if self.entries[s]["mode"].enhances]
