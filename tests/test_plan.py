@@ -284,6 +284,8 @@ def test_auto_is_the_default_subset_and_all_every_system(tmp_path):
     assert x.chosen("auto", "table1") == ["base", "triplet"]
     assert x.chosen("all", "table1") == ["base", "concat", "triplet"]
     assert x.chosen("concat", "table1") == ["concat"]
+    assert x.chosen("auto concat base", "table1") == ["base", "triplet", "concat"]  # the default and one more
+    assert x.chosen("", "table1") == []
     assert x.chosen("auto", "pretraining") == ["pretrain_dec_frozen_l1"]  # no default list: the whole one
     m.write_text("table1: [base]\ndefault_modes: [base, concat]\n")
     with pytest.raises(ExperimentsError, match=r"m.yaml: default_modes names systems that table1 lacks: concat"):

@@ -72,8 +72,8 @@ Options (default in brackets):
   --snr-variants-of 'T ...'  the sets mixed again (absent ones skipped) ['$snr_variants_of']
   --train-hours H, --valid-hours H, --segment-seconds S  hours of train/valid mixtures of S seconds
                           [$train_hours, $valid_hours, $segment_seconds: each source file once, whole]
-  --modes 'M ...'         Table 1's systems: names, all, or auto (default_modes of conf/experiments/paper.yaml)
-                          [$modes]
+  --modes 'M ...'         Table 1's systems: names, all (table1 of conf/experiments/paper.yaml) or auto (its
+                          default_modes), e.g. 'auto concat' [$modes]
   --ablation 'S ...'      extra Base systems, the recipe's conf/train_<S>_<tag>.yaml ['$ablation']
   --num-rirs N            simulated RIRs for reverberation augmentation [$num_rirs]
   --teacher T             whisper-tiny.en (bundled), a hub id, a save_pretrained or CTranslate2 dir,
@@ -84,8 +84,8 @@ Options (default in brackets):
   --teacher-ablation-modes 'M ...'  modes of the teacher ablation [$teacher_ablation_modes]
   --teacher-check true|false  content check of each pretrained teacher [$teacher_check]
   --teacher-check-sentences N  sentences of the content check [$teacher_check_sentences]
-  --pretraining 'S ...'   systems of Tables 2-3, and what their init reads: names ('' for none), all, or
-                          auto (default_pretraining of conf/experiments/paper.yaml) [$pretraining]
+  --pretraining 'S ...'   systems of Tables 2-3, and what their init reads: names ('' for none), all or auto
+                          (default_pretraining of conf/experiments/paper.yaml), e.g. 'auto pipeline_l2' [$pretraining]
   --budget-matched true|false  also train Base for the total steps of each Table 3 chain (pre-training
                           + fine-tuning: base_steps<N>), Table 3's and its seed spread's reference [$budget_matched]
   --teacher-features F    dumped, online, or auto: online where mixing is dynamic [$teacher_features]

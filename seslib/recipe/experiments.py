@@ -52,15 +52,13 @@ class Experiments:
         return self.labels.get(system, system)
 
     def chosen(self, value: str, whole: str) -> list[str]:
-        """The systems an option names: ``all`` -> the list ``whole`` (``table1``, ``pretraining``),
-        ``auto`` -> its ``default_<...>`` subset (the whole list where the matrix gives none), else
-        the names given."""
+        """The systems an option names, in order, each once: the word ``all`` stands for the list
+        ``whole`` (``table1``, ``pretraining``), ``auto`` for its ``default_<...>`` subset (the whole
+        list where the matrix gives none), any other word for itself (``"auto pretrain_dec_frozen_l1_p"``:
+        the default and one more)."""
         default = {"table1": self.default_modes, "pretraining": self.default_pretraining}[whole]
-        if value == "all":
-            return list(getattr(self, whole))
-        if value == "auto":
-            return list(default or getattr(self, whole))
-        return value.split()
+        words = {"all": getattr(self, whole), "auto": default or getattr(self, whole)}
+        return list(dict.fromkeys(x for w in value.split() for x in words.get(w, [w])))
 
     def table_of(self, system: str) -> str | None:
         """``table2``, ``table3`` or None: the pre-training table that reports ``system``."""
