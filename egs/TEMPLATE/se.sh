@@ -39,7 +39,7 @@ torchrun_args="--standalone"  # multi-node rendezvous options of torchrun
 train_launcher=      # instead of python/torchrun, e.g. on Slurm (cmd.sh)
 peers="rnnoise gtcrn" asr_model=  # peers scored beside the GCRN; Whisper dir for WER
 analysis=true        # stage 6: teacher-shaped student, lag statistics, spectra of decoded speech
-train_seeds="2 3" seed_systems=auto max_seed_systems=0  # stage 6: the seed spread
+train_seeds=2 seed_systems=auto max_seed_systems=0  # stage 6: the seed spread
 
 help_message="Usage: $0 [options]   (every stage: egs/TEMPLATE/README.md)
 Stages:
