@@ -32,14 +32,14 @@ budget_matched=true  # Table 3 beside a Base trained for each fine-tuned chain's
 teacher_features=auto   # dumped (stage 2), online (training loop); auto: online iff mixing is dynamic
 feature_storage=float32 # dumped features: float32, two-byte, speech-feature
 heldout_systems=auto snr_systems=auto sphinx_systems=auto  # where systems are scored (auto: the matrix's)
-dnsmos_sets=test_real  # sets on which DNSMOS scores every row (besides PESQ, STOI, SI-SDR, WER)
+dnsmos_sets=         # sets on which DNSMOS scores every row (besides PESQ, STOI, SI-SDR, WER), e.g. test_real
 train_set=           # 'key=value ...' overrides of every training config
 train_conf_tag= nproc=1  # configs' tag (default: the corpus); training processes per node (torchrun)
 torchrun_args="--standalone"  # multi-node rendezvous options of torchrun
 train_launcher=      # instead of python/torchrun, e.g. on Slurm (cmd.sh)
 peers="rnnoise gtcrn" asr_model=  # peers scored beside the GCRN; Whisper dir for WER
 analysis=true        # stage 6: teacher-shaped student, lag statistics, spectra of decoded speech
-train_seeds=2 seed_systems=auto max_seed_systems=0  # stage 6: the seed spread
+train_seeds= seed_systems=auto max_seed_systems=0  # stage 6: the seed spread (e.g. "2 3")
 
 help_message="Usage: $0 [options]   (every stage: egs/TEMPLATE/README.md)
 Stages:
