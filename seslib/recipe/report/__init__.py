@@ -2,7 +2,8 @@
 seslib.bin.results --help`` for the rows each table takes): :mod:`.tables` (Table 1, held-out
 voices, data ablation, environment, stage times), :mod:`.corpus` (the training corpus,
 ``test_real``), :mod:`.teacher` (teacher ablation, content checks), :mod:`.pretrain` (Tables 2-3),
-:mod:`.wer` (WER against SNR), :mod:`.stats` (bootstrap intervals, seed spread), :mod:`.analysis`
+:mod:`.wer` (WER against SNR), :mod:`.stats` (bootstrap intervals, seed spread), :mod:`.readings`
+(the alternative readings, the triplet margin), :mod:`.analysis`
 (Figs. 3-5)."""
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ..systems import split_steps
 from .corpus import corpus_section, real_section
 from .pretrain import table2_section, table3_section
 from .findings import Evidence, findings_section
+from .readings import readings_section
 from .stats import intervals_section, seed_cost, seed_section, seed_spread
 from .tables import (MAX_PARAMS, _fmt, _scores, _summary, ablation_section, budget_cell, checkpoint_budget,
                      dnsmos_cells, environment, heldout_section, matched_reference, paper_cell, scored_sets,
@@ -72,7 +74,9 @@ def claims_section(args) -> list[str]:
     bases = [d for _, d, _ in args.finetune_row if split_steps(Path(d).name)[0] == "base"]
     t3 = [(label, d, ref) for label, d, _ in args.finetune_row if d not in bases
           for ref in [matched_reference(d, bases) or base] if ref]
-    return findings_section(ev, on_device, base, noisy, table2, teacher, pairs, t3)
+    pretrained = [(label, d) for label, d, _ in args.pretrain_row + args.finetune_row]
+    return (findings_section(ev, on_device, base, noisy, table2, teacher, pairs, t3)
+            + readings_section(ev, pretrained, [(label, d) for label, d, _ in args.row]))
 
 
 def write(args) -> int:
