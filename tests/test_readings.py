@@ -16,18 +16,18 @@ def utt():
 
 
 def test_pairs_by_name_only_where_the_default_is_a_row():
-    rows = [("L1 / Frozen", "exp/pretrain_dec_frozen_l1"), ("L1 / Frozen, P", "exp/pretrain_dec_frozen_l1_p"),
+    rows = [("L1 / Frozen", "exp/pretrain_dec_frozen_l1"), ("L1 / Frozen, b", "exp/pretrain_dec_frozen_l1_bottleneck"),
             ("(ii)", "exp/pipeline_l1"), ("(ii) upsample", "exp/pipeline_l1_upsample"),
             ("(i) upsample", "exp/pretrain_dec_teacher_upsample")]  # its default is not a row
     pairs = R.reading_pairs(rows)
-    assert [(s, a, d) for s, a, _, d, _ in pairs] == [("_p", "L1 / Frozen, P", "L1 / Frozen"),
+    assert [(s, a, d) for s, a, _, d, _ in pairs] == [("_bottleneck", "L1 / Frozen, b", "L1 / Frozen"),
                                                       ("_upsample", "(ii) upsample", "(ii)")]
 
 
 def test_favoured_side_and_its_sentence(tmp_path):
     """Upsample decoder: 1 error in 10 words against 3 in 10: WER -20 points on every resample, the
     alternative is favoured; the other way round the default is; equal counts decide nothing. The
-    frozen decoder fed P: PESQ up 0.2 and STOI down 0.05 (both intervals exclude zero): neither."""
+    frozen decoder fed the bottleneck: PESQ up 0.2 and STOI down 0.05 (both intervals exclude zero): neither."""
     x = utt()
     dup = scores(tmp_path / "pipeline_l1" / "score_test", x, errors=3)
     up = scores(tmp_path / "pipeline_l1_upsample" / "score_test", x, errors=1)
@@ -40,14 +40,14 @@ def test_favoured_side_and_its_sentence(tmp_path):
     assert R.favoured({"wer": ev.diff(dup, dup, "wer")}) == 0
 
     fl1 = scores(tmp_path / "pretrain_dec_frozen_l1" / "score_test", x, pesq=1.2, stoi=0.70)
-    fp = scores(tmp_path / "pretrain_dec_frozen_l1_p" / "score_test", x, pesq=1.4, stoi=0.65)
-    worse = scores(tmp_path / "b" / "pretrain_dec_frozen_l1_p" / "score_test", x, pesq=1.0, stoi=0.70)
+    fp = scores(tmp_path / "pretrain_dec_frozen_l1_bottleneck" / "score_test", x, pesq=1.4, stoi=0.65)
+    worse = scores(tmp_path / "b" / "pretrain_dec_frozen_l1_bottleneck" / "score_test", x, pesq=1.0, stoi=0.70)
     diffs = {k: ev.diff(fp, fl1, k) for k in ("pesq", "stoi")}
     assert abs(diffs["pesq"]["diff"] - 0.2) < 1e-9 and diffs["stoi"]["significant"]
     assert R.favoured(diffs) == 0
     assert R.favoured({k: ev.diff(worse, fl1, k) for k in ("pesq", "stoi")}) == -1  # PESQ worse, STOI equal
     md = R.readings_section(ev, [("F", fl1), ("F, P", worse)])
-    assert "The evidence favours the default, the 448-wide bottleneck" in md[-2]
+    assert "The evidence favours the default, M(P(f_enc(X)))" in md[-2]
 
 
 def test_unscored_alternative_is_not_measured(tmp_path):

@@ -54,7 +54,7 @@ class Experiments:
     def chosen(self, value: str, whole: str) -> list[str]:
         """The systems an option names, in order, each once: the word ``all`` stands for the list
         ``whole`` (``table1``, ``pretraining``), ``auto`` for its ``default_<...>`` subset (the whole
-        list where the matrix gives none), any other word for itself (``"auto pretrain_dec_frozen_l1_p"``:
+        list where the matrix gives none), any other word for itself (``"auto pipeline_l2"``:
         the default and one more)."""
         default = {"table1": self.default_modes, "pretraining": self.default_pretraining}[whole]
         words = {"all": getattr(self, whole), "auto": default or getattr(self, whole)}

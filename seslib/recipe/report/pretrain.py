@@ -54,7 +54,8 @@ def table2_section(rows, sets, summary, scores, stamp_dir: Path, published: dict
     """
     md = ["## Table 2: enhancement from the pre-trained models, not fine-tuned", "",
           "Encoder pre-trained with L1 / L2 / cosine to the teacher's last layer on the clean speech (Sec. 2.5); "
-          "decoder pre-trained either on that frozen encoder's outputs for the noisy input (\"Frozen\") or on the "
+          "decoder pre-trained either on that frozen encoder's output for the noisy input (\"Frozen\": M(P(f_enc(X))), "
+          "the predicted teacher embedding; the row \"fed the bottleneck\" reads f_enc(X) itself) or on the "
           "teacher's embeddings of the clean speech (\"Teacher\", the paper's \"Wav2Vec2\"). The paper leaves open what "
           "the \"Teacher\" rows are fed at test time, so both readings are scored: (i) the decoder resynthesises the "
           "clean test speech from the teacher's embeddings of it (the same decoder for every encoder loss: it never "

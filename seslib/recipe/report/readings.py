@@ -21,8 +21,9 @@ READINGS = {
     "_upsample": ("the decoder's second input, \"locally duplicating by a factor of 2\" (Sec. 2.5)",
                   "skips: duplicate (a copy of its input: for a convolution, no skip at all)",
                   "skips: upsample (its input upsampled x2 along frequency)", ("wer",)),
-    "_p": ("what the frozen decoder reads, \"the encoder's output\" (Sec. 2.5)",
-           "the 448-wide bottleneck f_enc(X)", "P(f_enc(X)), the predicted teacher embedding", ("pesq", "stoi")),
+    "_bottleneck": ("what the frozen decoder reads, \"the encoder's output\" (Sec. 2.5)",
+                    "M(P(f_enc(X))), the predicted teacher embedding", "the 448-wide bottleneck f_enc(X)",
+                    ("pesq", "stoi")),
 }
 #: deciding metric -> (name, decimals, unit, +1 when higher is better)
 _METRIC = {"wer": ("WER", 1, " points", -1), "pesq": ("PESQ", 2, "", 1), "stoi": ("STOI", 3, "", 1),
