@@ -52,6 +52,9 @@ class PretrainDecoderFrozen(Mode):
     bottleneck; ``projection`` feeds them M(P(f_enc(X))), the encoder pre-training's predicted
     teacher embedding (its ``to_teacher``, P, frozen too) through a learned M (``from_teacher``),
     another reading of the paper's "the encoder's output" (needs ``model.bridge`` and P in ``init``).
+    The recipe's Frozen systems set ``projection``, the reading its measured evidence favours
+    (RESULTS.md, "The recipe's readings of the paper, measured"); ``bottleneck`` is the mode's own
+    default, for a GCRN without a bridge.
     """
 
     name = "pretrain_dec_frozen"
