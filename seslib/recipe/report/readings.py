@@ -26,8 +26,7 @@ READINGS = {
                     ("pesq", "stoi")),
 }
 #: deciding metric -> (name, decimals, unit, +1 when higher is better)
-_METRIC = {"wer": ("WER", 1, " points", -1), "pesq": ("PESQ", 2, "", 1), "stoi": ("STOI", 3, "", 1),
-           "si_sdr": ("SI-SDR", 2, " dB", 1)}
+_METRIC = {"wer": ("WER", 1, " points", -1), "pesq": ("PESQ", 2, "", 1), "stoi": ("STOI", 3, "", 1)}
 
 
 def reading_pairs(rows) -> list[tuple[str, str, str, str, str]]:
