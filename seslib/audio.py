@@ -45,14 +45,28 @@ def _where(path, utt) -> str:
     return f"utterance '{utt}' (file {path})" if utt is not None else f"file {path}"
 
 
-#: suffixes of the audio files that a folder given as input holds
-AUDIO_EXT = (".wav", ".flac", ".ogg")
+#: file suffixes of the container formats libsndfile reads, by its format name (sf.available_formats())
+_SUFFIXES = {"WAV": (".wav",), "WAVEX": (".wav",), "RF64": (".rf64",), "W64": (".w64",), "FLAC": (".flac",),
+             "OGG": (".ogg", ".oga", ".opus"), "MP3": (".mp3",), "AIFF": (".aiff", ".aif", ".aifc"),
+             "AU": (".au", ".snd"), "CAF": (".caf",), "NIST": (".nist", ".sph"), "VOC": (".voc",)}
+
+
+def readable_suffixes() -> tuple[str, ...]:
+    """The suffixes of the audio files a folder given as input is read for: every container
+    format of :data:`_SUFFIXES` that this machine's libsndfile decodes (MP3 from libsndfile 1.1)."""
+    formats = sf.available_formats()
+    return tuple(sorted({x for name, sfx in _SUFFIXES.items() if name in formats for x in sfx}))
+
+
+#: suffixes of the audio files that a folder given as input holds (what this libsndfile reads)
+AUDIO_EXT = readable_suffixes()
 
 
 def audio_files(folder) -> list[Path]:
     """The audio files (:data:`AUDIO_EXT`) below ``folder``, sorted; an error names the folder when none."""
     folder = Path(folder)
-    files = sorted(f for f in folder.rglob("*") if f.suffix.lower() in AUDIO_EXT and f.is_file())
+    files = sorted(f for f in folder.rglob("*") if f.suffix.lower() in AUDIO_EXT and f.is_file()
+                   and not f.name.startswith("."))
     if not files:
         raise AudioError(f"no audio files ({', '.join(AUDIO_EXT)}) below {folder}")
     return files
