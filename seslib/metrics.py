@@ -2,6 +2,14 @@
 
 PESQ fails on some signals (no utterance detected, too short); :func:`score_pair` never
 raises for that: it records NaN and the reason, and the caller counts them.
+
+A hypothesis must have its reference's length to within :data:`LENGTH_TOLERANCE_S` (one 20 ms
+hop: an enhancer that drops or pads its last frame still scores, the longer signal cut to the
+shorter). Every enhancer of this library keeps the length exactly: the GCRN maps ``[B, N]`` to
+``[B, N]``, and the peers' delays (RNNoise 480 samples, GTCRN 256, DeepFilterNet3 and
+noisereduce as measured by ``seslib.peers.measure_delay``) are removed by advancing the output
+with zeros at its end. A larger difference means the audio is not the reference's utterance
+(a cut file, another recording, another sample rate) and is an error, not a score.
 """
 from __future__ import annotations
 
@@ -35,8 +43,23 @@ def stoi(reference: np.ndarray, degraded: np.ndarray) -> float:
     return float(_stoi(reference, degraded, SAMPLE_RATE, extended=False))
 
 
-def score_pair(reference: np.ndarray, degraded: np.ndarray) -> dict:
-    """All signal scores of one utterance (lengths are matched by cutting the longer)."""
+#: largest length difference, in seconds, between a hypothesis and its reference that is scored
+LENGTH_TOLERANCE_S = 0.02
+
+
+def check_lengths(reference: np.ndarray, degraded: np.ndarray, where: str = "") -> None:
+    """ValueError naming ``where`` when the lengths differ by more than :data:`LENGTH_TOLERANCE_S`."""
+    diff = abs(len(reference) - len(degraded))
+    if diff > round(LENGTH_TOLERANCE_S * SAMPLE_RATE):
+        raise ValueError(f"{where}: the hypothesis has {len(degraded)} samples, its reference {len(reference)} "
+                         f"({diff / SAMPLE_RATE:.3f} s apart; at most {LENGTH_TOLERANCE_S} s is scored): "
+                         "not the same utterance")
+
+
+def score_pair(reference: np.ndarray, degraded: np.ndarray, where: str = "") -> dict:
+    """All signal scores of one utterance; lengths within :data:`LENGTH_TOLERANCE_S` are matched
+    by cutting the longer, a larger difference is a ValueError naming ``where``."""
+    check_lengths(reference, degraded, where)
     n = min(len(reference), len(degraded))
     r, d = reference[:n], degraded[:n]
     p, err = pesq_wb(r, d)

@@ -23,7 +23,11 @@ seslib.asr_sphinx: its WER and phone error rate.
 Writes OUT/scores.tsv (one line per utterance) and OUT/summary.json (means; corpus WER =
 all word errors / all reference words; the number of PESQ failures, which are left out
 of the PESQ mean). Runs in ``--nj`` jobs through the job launcher; finished jobs are
-skipped on a rerun.
+skipped on a rerun of the same scoring: OUT records what it scored (``.made_by.json``, seslib.provenance:
+the content hash of the hypotheses, references and transcripts, and the settings), and a run on other
+audio or with other settings into the same OUT is refused with one line (``--overwrite`` scores again).
+A hypothesis whose length differs from its reference's by more than 20 ms is an error naming it
+(seslib.metrics.LENGTH_TOLERANCE_S).
 """
 from __future__ import annotations
 
@@ -35,8 +39,9 @@ import math
 import sys
 from pathlib import Path
 
-from .. import audio, logutil
-from ..data import DataDirError, read_kv
+from .. import audio, logutil, provenance
+from ..data import DataDirError
+from ..score_inputs import Inputs, hyp_scp  # noqa: F401  (hyp_scp: part of this CLI's API)
 from ..fileutil import atomic_output, atomic_write_text
 from ..dnsmos import COLUMNS as DNSMOS_COLUMNS
 from ..dnsmos import LABELS as DNSMOS_LABELS
@@ -46,50 +51,6 @@ log = logging.getLogger("seslib.score")
 COLUMNS = ["utt", "pesq", "stoi", "si_sdr", "word_errors", "ref_words", "pesq_error", "hypothesis",
            "sphinx_word_errors", "sphinx_phone_errors", "ref_phones", "sphinx_hypothesis", *DNSMOS_COLUMNS]
 RECOGNIZERS = ("whisper", "sphinx", "sphinx_per")  # sphinx: WER and PER; sphinx_per: PER only (fast)
-
-
-def hyp_scp(hyp: Path) -> dict:
-    """``{key: audio path}`` of a wav.scp, a dir holding one, or a folder of audio files."""
-    if hyp.is_dir() and not (hyp / "wav.scp").is_file():
-        out = {}
-        for f in audio.audio_files(hyp):
-            key = f.relative_to(hyp).with_suffix("").as_posix()
-            if key in out:
-                raise DataDirError(f"{hyp}: {out[key]} and {f} would both be utterance '{key}'")
-            out[key] = str(f)
-        return out
-    return read_kv(hyp / "wav.scp" if hyp.is_dir() else hyp)
-
-
-class Inputs:
-    """What one scoring run reads: the utterances, their audio, references and transcripts.
-
-    Args:
-        hyp: see :func:`hyp_scp`.
-        ref_dir: reference data dir (``spk1.scp``, ``text``), or None to score without one.
-        text: Kaldi text file for WER when there is no reference dir.
-        asr: the recognisers wanted (dropped when there is no transcript).
-    """
-
-    def __init__(self, hyp: Path, ref_dir: Path | None, text: Path | None, asr):
-        self.hyps = hyp_scp(hyp)
-        self.clean = read_kv(ref_dir / "spk1.scp") if ref_dir is not None else None
-        text_file = ref_dir / "text" if ref_dir is not None else text
-        if text_file is not None and not text_file.is_file() and ref_dir is None:
-            raise FileNotFoundError(f"--text {text_file} does not exist")
-        self.asr = list(asr) if text_file is not None and text_file.is_file() else []
-        self.text = read_kv(text_file, allow_empty_value=True) if self.asr else {}
-        self.keys = sorted(self.clean if self.clean is not None else self.hyps)
-        if not self.keys:
-            where = ref_dir / "spk1.scp" if ref_dir is not None else hyp
-            raise DataDirError(f"{where}: no utterances to score (an empty test set has no scores)")
-        missing = sorted(set(self.keys) - set(self.hyps))
-        if missing:
-            raise DataDirError(f"{hyp}: no audio for {len(missing)} reference utterances (first: {missing[0]})")
-        untranscribed = sorted(set(self.keys) - set(self.text)) if self.asr else []
-        if untranscribed:
-            raise DataDirError(f"{text_file}: no transcript of {len(untranscribed)} utterances "
-                               f"(first: {untranscribed[0]})")
 
 
 def score_job(inputs: Inputs, out: Path, job: int, nj: int, asr_model, progress: bool, device: str = "cpu",
@@ -118,7 +79,8 @@ def score_job(inputs: Inputs, out: Path, job: int, nj: int, asr_model, progress:
         deg = audio.read_audio(inputs.hyps[utt], utt=utt)
         row = {"utt": utt}
         if inputs.clean is not None:
-            row.update(score_pair(audio.read_audio(inputs.clean[utt], utt=utt), deg))
+            row.update(score_pair(audio.read_audio(inputs.clean[utt], utt=utt), deg,
+                                  f"utterance '{utt}' ({inputs.hyps[utt]})"))
         if mos is not None:
             row.update({f"dnsmos_{k}": v for k, v in mos(deg).items()})
         text = inputs.text.get(utt)
@@ -226,6 +188,8 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu",
                    help="where Whisper decodes: cpu (default), cuda, cuda:N or auto. PESQ, STOI, SI-SDR and DNSMOS "
                         "run on the CPU whatever this says")
+    p.add_argument("--overwrite", action="store_true",
+                   help="OUT holds scores of other audio or other settings: score again (without it, refused)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     logutil.setup()
@@ -247,7 +211,14 @@ def main(argv=None) -> int:
         if args.job:
             score_job(inputs, out, args.job, args.nj, args.asr_model, not args.quiet, args.device, not args.no_dnsmos)
             return 0
-        out.mkdir(parents=True, exist_ok=True)
+        record = {"tool": "score", "inputs": inputs.identity(),
+                  "producer": {"asr": inputs.asr, "asr_model": args.asr_model, "dnsmos": not args.no_dnsmos},
+                  "options": {"nj": args.nj},
+                  "read_from": {"hyp": str(hyp), "ref_dir": str(ref) if ref else None, "text": str(text) if text else None,
+                                "asr": inputs.asr}}
+        if not provenance.claim(out, record, args.overwrite):
+            for old in sorted((out / "split").glob("scores.*.tsv")):  # --overwrite: another scoring's rows
+                old.unlink()
         if args.nj > 1:
             from ..launcher import run_module_jobs
             opts = ["--hyp", str(hyp), "--out", str(out), "--device", args.device]

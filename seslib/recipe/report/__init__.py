@@ -18,6 +18,7 @@ from ..systems import split_steps
 from .corpus import corpus_section, real_section
 from .pretrain import table2_section, table3_section
 from .findings import Evidence, findings_section
+from .freshness import stale_scores
 from .readings import readings_section
 from .stats import intervals_section, seed_cost, seed_section, seed_spread
 from .tables import (MAX_PARAMS, _fmt, _scores, _summary, ablation_section, budget_cell, checkpoint_budget,
@@ -81,7 +82,8 @@ def claims_section(args) -> list[str]:
 
 def write(args) -> int:
     """Write ``args.out`` from the parsed options of ``seslib.bin.results``; 1 (naming the file)
-    when a row's scores are missing."""
+    when a row's scores are missing, or were made from other audio than is there now
+    (:mod:`.freshness`, naming the stage to run again)."""
     rows = []
     published = {d: json.loads(j) for d, j in args.published}
     try:
@@ -92,6 +94,13 @@ def write(args) -> int:
             _summary(d, args.sets[0])  # the other sets where every row of the table has them
     except FileNotFoundError as exc:
         print(f"results: {exc}", file=sys.stderr)
+        return 1
+    dirs = [r[1] for r in args.row + args.ablation_row + args.corpus_row + args.teacher_row + args.pretrain_row
+            + args.finetune_row + args.snr_row + args.decoded_row]
+    stale = stale_scores(dirs + [d for _, ds in args.seed_row for d in ds.split()])
+    if stale:
+        print(f"results: {args.out} not written: scores made from other audio than the plan's:\n  "
+              + "\n  ".join(stale), file=sys.stderr)
         return 1
     for label, system_dir, source in args.row:
         s = _summary(system_dir, args.sets[0])
