@@ -12,9 +12,10 @@ LAYERS = {
     "seslib.train": 4,
     **{f"seslib.{m}": 3 for m in ("modes", "models", "teacher", "features", "dynamic_mix", "augment", "config",
                                   "checkpoint", "export", "peers", "asr", "asr_sphinx", "dnsmos", "analysis", "synth",
-                                  "metrics")},
+                                  "metrics", "score_inputs")},
     **{f"seslib.{m}": 2 for m in ("data", "mixing", "premixed", "audio", "stft", "losses", "engine")},
-    **{f"seslib.{m}": 1 for m in ("stages", "stage_record", "launcher", "slurm", "progress", "fileutil", "logutil")},
+    **{f"seslib.{m}": 1 for m in ("stages", "stage_record", "launcher", "slurm", "progress", "fileutil", "logutil",
+                                  "provenance")},
     "seslib": 0,
 }
 

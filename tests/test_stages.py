@@ -218,3 +218,88 @@ def test_dry_run_says_what_would_run_and_runs_nothing(tmp_path, capsys):
     (tmp_path / "in.txt").write_text("v2")  # an input changed: it would run again
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out.removeprefix("dry-run: "))["state"] == "to run"
+
+
+def test_resumed_stage_whose_inputs_changed_starts_from_nothing(tmp_path, capsys):
+    """Killed while making B, resumed with A: what B left is not taken as A's."""
+    (tmp_path / "a.wav").write_bytes(b"A" * 100)
+    (tmp_path / "in.scp").write_text(f"u1 {tmp_path / 'a.wav'}\n")
+    out = tmp_path / "out"
+    check = f"import os,sys; sys.exit(4 if os.path.exists({str(out / 'part')!r}) else 0)"
+    kw = dict(inputs=[tmp_path / "in.scp"], stamp_dir=tmp_path / "stamps", scratch=[out])
+    # the first run dies after writing part of its outputs
+    assert run_stage("4_enh", [sys.executable, "-c", f"import os; os.makedirs({str(out)!r}); "
+                               f"open({str(out / 'part')!r}, 'w').write('B'); raise SystemExit(9)"], **kw) == 9
+    assert (out / "part").read_text() == "B"
+    # same inputs: it resumes with what is there (the part stays)
+    assert run_stage("4_enh", [sys.executable, "-c", "raise SystemExit(8)"], **kw) == 8 and (out / "part").exists()
+    # other audio under the same scp (same ids, same paths, same length): starts from nothing
+    (tmp_path / "a.wav").write_bytes(b"Z" * 100)
+    os.utime(tmp_path / "a.wav", ns=(1, 1))
+    capsys.readouterr()
+    assert run_stage("4_enh", [sys.executable, "-c", check], **kw) == 0
+    assert "inputs or config changed since the interrupted run: what it left is removed" in capsys.readouterr().out
+    assert not (tmp_path / "stamps" / "4_enh.started.json").exists()
+
+
+def test_audio_listed_by_an_scp_is_an_input(tmp_path):
+    (tmp_path / "a.wav").write_bytes(b"A" * 100)
+    (tmp_path / "in.scp").write_text(f"u1 {tmp_path / 'a.wav'}\n")
+    before = fingerprint([tmp_path / "in.scp"], "")
+    (tmp_path / "a.wav").write_bytes(b"B" * 100)  # mixed again: same path, same size
+    os.utime(tmp_path / "a.wav", ns=(5, 5))
+    assert fingerprint([tmp_path / "in.scp"], "") != before
+    assert fingerprint([tmp_path / "in.scp"], "", version=1) == fingerprint([tmp_path / "in.scp"], "", version=1)
+
+
+def test_checkpoint_overwritten_at_the_same_size_is_damage(tmp_path):
+    from seslib.stage_record import damaged_files, written_files
+    import torch
+    ck = tmp_path / "best.pt"
+    torch.save({"w": torch.ones(100_000)}, ck)  # 400 KB: above the size every file is hashed at
+    rec = written_files([ck])
+    size = ck.stat().st_size
+    assert damaged_files(rec) == []
+    torch.save({"w": torch.full((100_000,), 2.0)}, ck)  # other weights, the same size
+    assert ck.stat().st_size == size and damaged_files(rec) == [f"{ck} changed since it was written"]
+
+
+def test_a_stage_never_writes_through_a_link_out_of_the_recipe(tmp_path, capsys):
+    user = tmp_path / "user_data" / "train"
+    user.mkdir(parents=True)
+    (user / "wav.scp").write_text("mine\n")
+    rec = tmp_path / "recipe"
+    (rec / "data").mkdir(parents=True)
+    (rec / "data" / "train").symlink_to(user)
+    (rec / "exp_disk").mkdir()
+    (rec / "exp").symlink_to(rec / "exp_disk")  # a top-level dir on another disk is fine
+    cwd = os.getcwd()
+    try:
+        os.chdir(rec)
+        rc = run_stage("1_mix", ["sh", "-c", "echo new > data/train/wav.scp"], outputs=["data/train/wav.scp"],
+                       scratch=["data/train"], stamp_dir="exp/stages", root=rec)
+        assert rc == 1 and "it would write outside the recipe dir" in capsys.readouterr().out
+        assert (user / "wav.scp").read_text() == "mine\n" and (rec / "data" / "train").is_symlink()
+        assert run_stage("3_train", ["sh", "-c", "mkdir -p exp/base && touch exp/base/best.pt"],
+                         outputs=["exp/base/best.pt"], scratch=["exp/base"], stamp_dir="exp/stages", root=rec) == 0
+    finally:
+        os.chdir(cwd)
+
+
+def test_dry_run_estimates_from_measured_times(tmp_path, capsys):
+    import json
+    from seslib.stages import main
+    (tmp_path / "RESULTS.md").write_text("| stage | what | wall time | finished |\n|---|---|---|---|\n"
+                                         "| 3_train_base | train base | 270 s | 2026-12-07 20:41:20 |\n"
+                                         "| 5_score_base_test | score | 2.0 min | 2026-12-07 22:33:18 |\n")
+    recs = tmp_path / "records.jsonl"
+    for name in ("3_train_base", "5_score_base_test", "9_new"):
+        assert main(["--name", name, "--stamp-dir", str(tmp_path / "stamps"), "--dry-run", "--records", str(recs),
+                     "--times", str(tmp_path / "RESULTS.md"), "--", "true"]) == 0
+    est = [json.loads(x)["estimate_s"] for x in recs.read_text().splitlines()]
+    assert est == [270.0, 120.0, None]
+    capsys.readouterr()
+    assert main(["summary", "--records", str(recs), "--plan", "/tmp/p"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "dry run: 3 of 3 stages to run (0 done); about 0.11 h by measured times (0 from this recipe's stamps, "
+        "2 from its RESULTS.md; 1 never measured, not counted); this dry run's plan: /tmp/p")
