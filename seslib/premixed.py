@@ -96,6 +96,8 @@ def import_pair_dir(src, out) -> int:
             raise DataDirError(f"{src}: utterance '{utt}': noisy {noisy[utt]} has {n_frames} samples at {n_sr} Hz, "
                                f"clean {clean[utt]} {c_frames} at {c_sr} Hz: a pair must be sample-aligned")
         lengths[utt] = str(min(n, c))
+    if out.is_symlink():
+        raise DataDirError(f"{out} is a link (to {out.resolve()}): not written through; remove the link first")
     tmp = out.parent / f".{out.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

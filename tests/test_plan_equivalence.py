@@ -80,7 +80,7 @@ def _results_args(cmd: list) -> dict:
     return out
 
 
-def normalise(rec: Path, r: dict) -> dict:
+def normalise(rec: Path, r: dict, plan: str = "") -> dict:
     """A stage record in the terms that decide what a stage does: a training stage by its config
     resolved (``train_config``: defaults, files, includes and overrides merged) instead of the files
     it is read from; stamp strings with their defaults filled in; shell command lists with their
@@ -103,6 +103,10 @@ def normalise(rec: Path, r: dict) -> dict:
         r["command"] = ["bash", "-c", "; ".join(x for x in parts if x)]
     if "seslib.bin.results" in cmd:
         r["command"] = _results_args(cmd)
+    for k in ("estimate_s", "estimate_from"):  # (what the stage would cost, not what it does)
+        r.pop(k, None)
+    if plan:  # a dry run's plan is written to a temporary dir: its records name that dir
+        r = json.loads(json.dumps(r).replace(plan, "exp/plan"))
     r["inputs"] = [x for x in r["inputs"] if not _config_files(x)]
     r["title"] = re.sub(r" \((conf|exp/plan)/[^)]*\.yaml\)$", "", r["title"])
     return r
@@ -112,8 +116,11 @@ def dry_run(rec: Path, args, env) -> list[dict]:
     """The stage records of ``run.sh --dry-run true ARGS`` in ``rec``, with the recipe path as <recipe>."""
     r = subprocess.run(["./run.sh", "--dry-run", "true", *args], cwd=rec, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    last = r.stdout.strip().splitlines()[-1]
+    assert last.startswith("dry run: ") and "this dry run's plan: " in last, last
+    plan = last.split("this dry run's plan: ")[1]
     text = r.stdout.replace(str(rec.resolve()), "<recipe>").replace(str(rec), "<recipe>")
-    return [normalise(rec, json.loads(line[len("dry-run: "):]))
+    return [normalise(rec, json.loads(line[len("dry-run: "):]), plan)
             for line in text.splitlines() if line.startswith("dry-run: ")]
 
 
@@ -154,6 +161,7 @@ def test_dry_run_runs_nothing(planned):
     assert not (rec / "exp" / "stages").exists() or not any((rec / "exp" / "stages").iterdir())
     assert (rec / "RESULTS.md").read_bytes() == (ROOT / "egs" / "dns_wav2vec2" / "RESULTS.md").read_bytes()
     assert not list((rec / "exp").glob("*/best.pt")) and not (rec / "exp" / "analysis").exists()
+    assert not (rec / "exp").exists()  # no plan, no lock: a dry run writes only in a temporary dir
 
 
 if __name__ == "__main__":

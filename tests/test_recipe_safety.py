@@ -146,6 +146,51 @@ def test_truncated_checkpoint_is_named_then_rebuilt(recipe):
     assert after["exp"].keys() == before["exp"].keys() and len(after["exp"]["best.pt"]) == size
 
 
+def test_weights_overwritten_at_the_same_size_are_named(recipe):
+    rec, run, *_ = recipe
+    best = rec / "exp" / "base" / "best.pt"
+    original = best.read_bytes()
+    mid = len(original) // 2  # inside the stored (uncompressed) weights: the zip directory still opens
+    best.write_bytes(original[:mid] + bytes(255 - b for b in original[mid:mid + 4096]) + original[mid + 4096:])
+    assert best.stat().st_size == len(original)  # was: not detected (only files up to 64 KiB were hashed)
+    try:
+        damaged = _outputs(rec)
+        r = run("--stage", "4", "--stop-stage", "5")
+        assert r.returncode == 1
+        assert "exp/base/best.pt changed since it was written: written by stage 3_train_base" in r.stdout
+        assert _outputs(rec) == damaged
+    finally:
+        best.write_bytes(original)
+
+
+def test_results_refuse_scores_of_another_test_set(recipe):
+    """--stage 7 alone after the test set changed: was a table of the old scores under the new header."""
+    rec, run, env, own, tmp = recipe
+    before = _outputs(rec)
+    other = tmp / "other_test"
+    shutil.rmtree(other, ignore_errors=True)
+    shutil.copytree(Path(own[-1]), other)
+    import soundfile as sf
+    for scp in ("wav.scp", "spk1.scp"):  # same ids and lengths, other audio, in files of its own
+        lines = []
+        for line in (other / scp).read_text().splitlines():
+            u, p = line.split()
+            x, sr = sf.read(p)
+            sf.write(str(other / f"{u}_{scp}.wav"), np.roll(x, 1000), sr)
+            lines.append(f"{u} {other / f'{u}_{scp}.wav'}")
+        (other / scp).write_text("\n".join(lines) + "\n")
+    user = _tree(Path(own[-1]))
+    r = run("--stage", "7", own_dirs=own[:-1] + [str(other)])
+    assert r.returncode == 1, r.stdout[-2000:]
+    assert "RESULTS.md not written: scores made from other audio than the plan's" in r.stderr
+    assert "exp/base/score_test: it was scored from other audio than exp/base/enhanced_test/wav.scp and data/test " \
+           "hold now; run stages 4-7 again (run.sh --stage 4 --stop-stage 7" in r.stderr
+    assert "exp/clean/score_test" in r.stderr and "run stages 5-7 again" in r.stderr
+    assert _outputs(rec) == before and _tree(Path(own[-1])) == user
+    r = run("--stage", "7")  # the test set of the scores again: written
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+
+
 def _wait_for_lock(rec, proc, timeout=60):
     info = rec / "exp" / "run.lock.info"
     deadline = time.time() + timeout

@@ -57,12 +57,18 @@ Options (default in brackets):
   --corpus NAME           corpus: local/data.sh's --corpus, data/local/NAME, the configs' tag [$corpus]
   --local-data-opts 'OPTS'  more options for local/data.sh (see local/data.sh --help) ['$local_data_opts']
   --data-inputs 'PATHS', --data-config 'STR'  what rebuilds stage 0 when it changes
-  --train-dir D --valid-dir D --test-dir D  your own data dirs (wav.scp noisy, spk1.scp clean, utt2spk
-                          [, text]): stages 0-1 skipped, data/{train,valid,test} link to them
+  --train-dir D --valid-dir D --test-dir D  your own data dirs (wav.scp noisy, spk1.scp clean, utt2spk,
+                          spk2utt, utt2num_samples [, text]; python -m seslib.bin.data_dir import PAIRS D writes
+                          them from wav.scp + spk1.scp): validated, then data/{train,valid,test} link to them and
+                          stages 0-1 are skipped; nothing is written into them. A later run without these options
+                          replaces the links at stage 1 (your dirs stay as they are)
   --nj N                  parallel jobs [$nj]
   --force true|false      rebuild the selected stages from scratch, even when done [$force]
-  --dry-run true|false    run nothing; print each selected stage as one 'dry-run: {JSON}' line (name,
-                          inputs, config, outputs, command, state: done or to run) [$dry_run]
+  --dry-run true|false    run nothing, write nothing in the recipe dir (the plan goes to a temporary dir,
+                          named at the end): print each selected stage as one 'dry-run: {JSON}' line (name,
+                          inputs, config, outputs, command, state: done or to run, estimate_s), then one line:
+                          how many stages run and how long they take by measured times (this recipe's stamps,
+                          else its RESULTS.md's stage table) [$dry_run]
   --seed N                seed of corpus and mixing plans [$seed]
   --train-snr 'LO HI', --test-snr 'LO HI'  SNR ranges in dB of train/valid and test ['$train_snr', '$test_snr']
   --snr-definition global|active  how an SNR is measured, in stage 1 and in dynamic mixing: the power of
@@ -119,14 +125,23 @@ choice_options="budget_matched=true|false snr_definition=global|active"
 choice_options+=" teacher_features=auto|dumped|online feature_storage=float32|two-byte|speech-feature"
 . utils/parse_options.sh
 [ $# -ne 0 ] && { echo "$0: unexpected arguments: $*" 1>&2; exit 1; }
+for o in stage stop_stage; do  # (parse_options checked they are whole numbers and stage <= stop_stage)
+  [ "${!o}" -le 7 ] || { echo "$0: --${o//_/-} ${!o}: the stages are 0-7 (--help lists them)" 1>&2; exit 1; }
+done
 [[ "$corpus" =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "$0: --corpus '$corpus': use letters, digits, _ . -" 1>&2; exit 1; }
 . ./path.sh
 . ./cmd.sh
-. utils/lock.sh && recipe_lock exp/run.lock "$command_line"  # one run per recipe dir: a second one exits
+plan=exp/plan  # the run's plan (python -m seslib.recipe.plan); a dry run's lives in a temporary dir
+force_opt=(); [ "$force" = true ] && force_opt=(--force)
+if [ "$dry_run" = true ]; then  # writes nothing here, takes no lock
+  dry=$(mktemp -d "${TMPDIR:-/tmp}/seslib-dry-run.XXXXXX"); plan=$dry/plan
+  force_opt+=(--dry-run --alias "$plan=exp/plan" --records "$dry/stages.jsonl" --times RESULTS.md)
+else
+  . utils/lock.sh && recipe_lock exp/run.lock "$command_line"  # one run per recipe dir: a second one exits
+fi
 
 src=data/local/$corpus
-force_opt=(); [ "$force" = true ] && force_opt=(--force); [ "$dry_run" = true ] && force_opt+=(--dry-run)
-run_stage() { python -m seslib.stages --stamp-dir exp/stages "${force_opt[@]}" "$@"; }
+run_stage() { python -m seslib.stages --stamp-dir exp/stages --root "$PWD" "${force_opt[@]}" "$@"; }
 unstamped() { if [ "$dry_run" = true ]; then run_stage --name "$1" -- "${@:2}"; else "${@:2}"; fi; }  # NAME CMD...
 selected() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 rows() { mapfile -t "$1" < <(grep -v '^#' "$2" || true); }  # ARRAY FILE: the rows of a plan file
@@ -134,8 +149,9 @@ tsv() { IFS=$'\t' read -r "$@"; }  # VAR... <<< ROW
 existing() { local f; for f; do [ ! -e "$f" ] || echo "$f"; done; }  # the paths that exist
 
 own_dirs=false  # bring your own data dirs: validated, linked as data/{train,valid,test}; no stage 0-1
+check_only=(); [ "$dry_run" = true ] && check_only=(--check-only)
 [ -n "$train_dir$valid_dir$test_dir" ] && own_dirs=true && { python -m seslib.bin.data_dir own \
-  --train "$train_dir" --valid "$valid_dir" --test "$test_dir" || exit 1; }
+  --train "$train_dir" --valid "$valid_dir" --test "$test_dir" "${check_only[@]}" || exit 1; }
 
 if selected 0 && [ "$own_dirs" = false ]; then
   [ -x local/data.sh ] || { echo "$0: no local/data.sh in $PWD (see egs/TEMPLATE/setup.sh)" 1>&2; exit 1; }
@@ -151,6 +167,8 @@ mix_cmd() {  # mix_cmd SET SEED SNR OUT OPTIONS...: the commands that mix one se
   echo "utils/validate_data_dir.sh data/$4 --require spk1.scp noise1.scp utt2num_samples;"
 }
 if selected 1 && [ "$own_dirs" = false ]; then
+  # links left by an earlier run with --train-dir etc. go (the user's dirs stay as they are): stage 1 writes here
+  [ "$dry_run" = true ] || python -m seslib.bin.data_dir unlink-own --into data || exit 1
   seg=(); [ "$segment_seconds" = 0 ] || seg=(--segment-seconds "$segment_seconds")
   mixes=$(python -m seslib.recipe.plan mixes --src "$src" --seed "$seed" --train-snr "$train_snr" \
     --test-snr "$test_snr" --train-hours "$train_hours" --valid-hours "$valid_hours" \
@@ -194,18 +212,18 @@ for o in corpus modes ablation teacher teacher_ablation teacher_ablation_modes t
   budget_matched snr_definition; do
   plan_opts+=("--${o//_/-}" "${!o}")
 done
-python -m seslib.recipe.plan make --out exp/plan --shared-conf "$SESLIB_ROOT/conf" --conf-tag "$train_conf_tag" \
+python -m seslib.recipe.plan make --out "$plan" --shared-conf "$SESLIB_ROOT/conf" --conf-tag "$train_conf_tag" \
   "${plan_opts[@]}" || exit 1
-read -r main_set _ < exp/plan/test_sets
+read -r main_set _ < "$plan/test_sets"
 
 if selected 2; then
-  if [ -f exp/plan/stage2_pretrain ]; then
-    tc=$(< exp/plan/stage2_pretrain); [ -f "$tc" ] || { echo "$0: no teacher config $tc" 1>&2; exit 1; }
+  if [ -f "$plan/stage2_pretrain" ]; then
+    tc=$(< "$plan/stage2_pretrain"); [ -f "$tc" ] || { echo "$0: no teacher config $tc" 1>&2; exit 1; }
     run_stage --name 2_teacher --title "pre-train a wav2vec 2.0 teacher on data/train clean speech ($tc)" \
       --inputs "$tc" data/train/spk1.scp --outputs exp/teacher/teacher/config.json --scratch exp/teacher -- \
       python -m seslib.bin.pretrain_teacher --data-dir data/train --out exp/teacher --config "$tc"
   fi
-  rows checks exp/plan/stage2_checks.tsv
+  rows checks "$plan/stage2_checks.tsv"
   for r in "${checks[@]}"; do  # does each teacher encode content, beyond its random twin?
     tsv t tag tp <<< "$r"; out=exp/teacher_check/$tag.json
     # shellcheck disable=SC2046
@@ -215,7 +233,7 @@ if selected 2; then
       python -m seslib.bin.teacher_check --teacher "$tp" --text "$src/test/speech.text" \
         --sentences "$teacher_check_sentences" --out "$out"
   done
-  rows dumps exp/plan/stage2_dumps.tsv
+  rows dumps "$plan/stage2_dumps.tsv"
   for r in "${dumps[@]}"; do  # only the streams its systems read
     tsv t tag tp dd storage streams <<< "$r"
     # shellcheck disable=SC2046,SC2086
@@ -257,13 +275,13 @@ each() {  # each FUNCTION PLAN_FILE: FUNCTION with the columns of each row
   local r a; rows _rows "$2"; for r in "${_rows[@]}"; do IFS=$'\t' read -r -a a <<< "$r"; "$1" "${a[@]}"; done
 }
 
-if selected 3; then each train exp/plan/stage3.tsv; fi
-if selected 4; then each enhance exp/plan/stage4.tsv; fi
-if selected 5; then each score exp/plan/stage5.tsv; fi
+if selected 3; then each train "$plan/stage3.tsv"; fi
+if selected 4; then each enhance "$plan/stage4.tsv"; fi
+if selected 5; then each score "$plan/stage5.tsv"; fi
 
 if selected 6; then
   if [ "$analysis" = true ]; then
-    mapfile -t lag_args < exp/plan/stage6_lags.args; mapfile -t spectra_args < exp/plan/stage6_spectra.args
+    mapfile -t lag_args < "$plan/stage6_lags.args"; mapfile -t spectra_args < "$plan/stage6_spectra.args"
     # shellcheck disable=SC2046
     run_stage --name 6_lags --title "lag statistics of embeddings (Figs. 3-4)" --inputs data/test/spk1.scp \
       data/test/wav.scp $(existing exp/{student,base,distill_embed,pretrain_enc_l1}/best.pt) \
@@ -274,7 +292,7 @@ if selected 6; then
       --inputs data/test/spk1.scp exp/pretrain_dec_teacher/enhanced_test exp/resynth_student/enhanced_test \
       --config "${spectra_args[*]}" --outputs exp/analysis/spectra/spectra.json --scratch exp/analysis/spectra -- \
       python -m seslib.bin.resynth_spectra --ref-dir "data/$main_set" --out exp/analysis/spectra "${spectra_args[@]}"
-    mapfile -t curve_args < exp/plan/stage6_curve.args
+    mapfile -t curve_args < "$plan/stage6_curve.args"
     # shellcheck disable=SC2046
     if [ ${#curve_args[@]} -gt 0 ]; then
       run_stage --name 6_decoder_curve \
@@ -286,10 +304,10 @@ if selected 6; then
     fi
   fi
   # the seed spread: which rows differ from Base is known once they are scored (stage 5)
-  python -m seslib.recipe.plan seeds --plan exp/plan --shared-conf "$SESLIB_ROOT/conf" || exit 1
-  [ -s exp/plan/stage6_chosen ] && echo "$(date '+%F %T') seed spread: $(< exp/plan/stage6_chosen)"
-  rows seed_train exp/plan/stage6_train.tsv; rows seed_enhance exp/plan/stage6_enhance.tsv
-  rows seed_score exp/plan/stage6_score.tsv
+  python -m seslib.recipe.plan seeds --plan "$plan" --shared-conf "$SESLIB_ROOT/conf" || exit 1
+  [ -s "$plan/stage6_chosen" ] && echo "$(date '+%F %T') seed spread: $(< "$plan/stage6_chosen")"
+  rows seed_train "$plan/stage6_train.tsv"; rows seed_enhance "$plan/stage6_enhance.tsv"
+  rows seed_score "$plan/stage6_score.tsv"
   for i in "${!seed_train[@]}"; do
     IFS=$'\t' read -r -a a <<< "${seed_train[$i]}"; train "${a[@]}"
     IFS=$'\t' read -r -a a <<< "${seed_enhance[$i]}"; enhance "${a[@]}"
@@ -298,6 +316,9 @@ if selected 6; then
 fi
 
 if selected 7; then
-  mapfile -t results_args < <(cat exp/plan/stage7.args exp/plan/stage7_seeds.args)
+  mapfile -t results_args < <(cat "$plan/stage7.args" "$plan/stage7_seeds.args")
   unstamped 7_results python -m seslib.bin.results --out RESULTS.md --stamp-dir exp/stages "${results_args[@]}"
+fi
+if [ "$dry_run" = true ]; then
+  python -m seslib.stages summary --records "$dry/stages.jsonl" --plan "$plan"
 fi

@@ -4,8 +4,11 @@
   fix DIR [--utt-list FILE]      keep utterances present everywhere, sort, rebuild spk2utt
   split SCP OUT1 OUT2 ...        split into contiguous parts of near-equal size
   merge OUT IN1 IN2 ...          concatenate parts (sorted, duplicate keys rejected)
-  own --train D --valid D --test D [--into data]   your own data dirs: each validated, then
-                                 data/<set> made a link to it (an existing real dir is left alone)
+  own --train D --valid D --test D [--into data] [--check-only]   your own data dirs: each
+                                 validated, then data/<set> made a link to it (an existing real dir is
+                                 left alone); --check-only: validate, link nothing
+  unlink-own [--into data]       remove the links that `own` made (the dirs they point to stay as they
+                                 are), so a stage that mixes data/<set> writes a dir of its own
   sets SRC mix|pairs             the sets of a prepared corpus dir (train valid test test_*) that hold
                                  speech + noise sources (mix) or ready pairs (pairs), one per line
   import SRC OUT                 a pre-mixed pair dir (wav.scp noisy, spk1.scp clean) -> data dir
@@ -21,8 +24,22 @@ from pathlib import Path
 from ..data import DataDirError, fix_data_dir, merge_scp, split_scp, validate_data_dir
 
 
-def link_own_dirs(dirs: dict, into: Path) -> int:
-    """Validate each dir, then make ``into/<set>`` a link to it; 1 with a message naming the option."""
+def unlink_own_dirs(into: Path) -> int:
+    """Remove every link in ``into`` that leads out of it (an earlier ``own``): the dirs linked to
+    are not touched."""
+    from ..provenance import inside
+    for link in sorted(into.iterdir()) if into.is_dir() else []:
+        if link.is_symlink() and not inside(link, into):
+            target = link.resolve()
+            link.unlink()
+            print(f"{link} was a link to {target} (an earlier run's own data dir): link removed, {target} untouched; "
+                  f"this run makes {link} itself")
+    return 0
+
+
+def link_own_dirs(dirs: dict, into: Path, check_only: bool = False) -> int:
+    """Validate each dir, then make ``into/<set>`` a link to it; 1 with a message naming the option.
+    ``check_only``: validate, link nothing."""
     if not all(dirs.values()):
         print("own: give --train-dir, --valid-dir and --test-dir together", file=sys.stderr)
         return 1
@@ -39,6 +56,9 @@ def link_own_dirs(dirs: dict, into: Path) -> int:
         if link.exists() and not link.is_symlink():
             print(f"own: {link} exists and is not a link: move it away to use --{name}-dir {d}", file=sys.stderr)
             return 1
+    if check_only:
+        print("own data dirs: " + ", ".join(f"{d} valid" for d in dirs.values()) + f" (would be linked in {into})")
+        return 0
     into.mkdir(parents=True, exist_ok=True)
     for name, d in dirs.items():
         link = into / name
@@ -73,6 +93,9 @@ def main(argv=None) -> int:
     for name in ("train", "valid", "test"):
         o.add_argument(f"--{name}", required=True, help=f"data dir of the {name} set (wav.scp noisy, spk1.scp clean)")
     o.add_argument("--into", default="data", help="where the links go (default data)")
+    o.add_argument("--check-only", action="store_true", help="validate the dirs, link nothing (a dry run)")
+    u = sub.add_parser("unlink-own", help="remove the links `own` made (the linked dirs stay as they are)")
+    u.add_argument("--into", default="data", help="where the links are (default data)")
     t = sub.add_parser("sets", help="the sets of a prepared corpus dir in one shape")
     t.add_argument("src")
     t.add_argument("shape", choices=["mix", "pairs"])
@@ -114,7 +137,10 @@ def main(argv=None) -> int:
             from ..premixed import test_sets
             print(*test_sets(args.src, args.of.split(), args.snrs.split()))
         elif args.cmd == "own":
-            return link_own_dirs({n: getattr(args, n) for n in ("train", "valid", "test")}, Path(args.into))
+            return link_own_dirs({n: getattr(args, n) for n in ("train", "valid", "test")}, Path(args.into),
+                                 args.check_only)
+        elif args.cmd == "unlink-own":
+            return unlink_own_dirs(Path(args.into))
         elif args.cmd == "import":
             from ..premixed import import_pair_dir
             n = import_pair_dir(args.src, args.out)

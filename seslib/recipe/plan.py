@@ -76,6 +76,8 @@ class Planner:
         conf = Path(recipe_dir) / "conf"
         conf = conf.relative_to(Path.cwd()) if conf.is_relative_to(Path.cwd()) else conf  # (shorter messages)
         self.configs = SystemConfigs(Path(shared_conf) / "modes", conf, opts["conf_tag"] or opts["corpus"])
+        self.configs.check_tag(explicit=bool(opts["conf_tag"]))
+        self.plan_dir = "exp/plan"  # where the plan's files are read from (a dry run's is a temporary dir)
         if opts["feature_storage"] not in STORAGES:
             raise PlanError(f"--feature-storage must be one of {', '.join(STORAGES)}, not '{opts['feature_storage']}'")
         if opts["teacher_features"] not in ("auto", "dumped", "online"):
@@ -273,7 +275,7 @@ class Planner:
         return head + yaml.safe_dump(self.entries[s]["config"], sort_keys=False, default_flow_style=None, width=110)
 
     def train_row(self, s: str) -> tuple:
-        return (s, f"exp/plan/train/{s}.yaml", " ".join(self.entries[s]["inputs"]))
+        return (s, f"{self.plan_dir}/train/{s}.yaml", " ".join(self.entries[s]["inputs"]))
 
     def scorers(self, row: str, test_set: str, main_set: bool) -> tuple[str, str, str]:
         """(recognisers, DNSMOS true/false, stamp config) of scoring ``row`` on ``test_set``.
@@ -371,6 +373,7 @@ def seeds_files(plan_dir, recipe_dir: str, shared_conf: str) -> dict[str, str]:
     plan_dir = Path(plan_dir)
     opts = json.loads((plan_dir / "options.json").read_text(encoding="utf-8"))
     p = Planner(opts, recipe_dir, shared_conf, opts.get("experiments", ""))
+    p.plan_dir = str(plan_dir)
     return p.seeds_files((plan_dir / "test_sets").read_text().split()[0])
 
 
@@ -418,8 +421,9 @@ def main(argv=None) -> int:
             opts = {k: getattr(a, k) for k in OPTIONS}
             opts["peers"] = " ".join(available_peers(opts["peers"].split()))
             opts["experiments"] = a.experiments
-            files = Planner(opts, recipe, a.shared_conf, a.experiments).files(a.data_dir)
-            write_plan(files, a.out)
+            planner = Planner(opts, recipe, a.shared_conf, a.experiments)
+            planner.plan_dir = a.out
+            write_plan(planner.files(a.data_dir), a.out)
         else:
             extra = seeds_files(a.plan, recipe, a.shared_conf)
             for name, text in extra.items():

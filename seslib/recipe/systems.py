@@ -69,6 +69,24 @@ class SystemConfigs:
                 return self.recipe_conf / name
         return None
 
+    def tags(self) -> list[str]:
+        """The tags this recipe's conf has files for (``train_common_<tag>.yaml``)."""
+        return sorted(f.stem[len("train_common_"):] for f in self.recipe_conf.glob("train_common_*.yaml"))
+
+    def check_tag(self, explicit: bool) -> None:
+        """PlanError, listing the tags that exist, when a tag given by ``--train-conf-tag`` names no
+        file, or when the recipe has no shared layer at all (every system would train on the code's
+        defaults: another experiment under the usual names)."""
+        if explicit and not list(self.recipe_conf.glob(f"train_*_{self.tag}.yaml")):
+            raise PlanError(f"--train-conf-tag {self.tag}: no {self.recipe_conf}/train_common_{self.tag}.yaml (nor any "
+                            f"train_<system>_{self.tag}.yaml); tags there: {' '.join(self.tags()) or 'none'}"
+                            + (" (and the untagged train_common.yaml)" if (self.recipe_conf / "train_common.yaml").is_file()
+                               else ""))
+        if self.common() is None:
+            raise PlanError(f"no {self.recipe_conf}/train_common_{self.tag}.yaml nor {self.recipe_conf}/train_common.yaml: "
+                            f"the recipe's training budget and data settings (tags there: {' '.join(self.tags()) or 'none'}; "
+                            "egs/TEMPLATE/conf/train_common.yaml is a start)")
+
     def common(self) -> Path | None:
         """The recipe's shared layer (``train_common_<tag>.yaml`` or ``train_common.yaml``)."""
         return self._recipe_file("train_common")
@@ -78,8 +96,12 @@ class SystemConfigs:
         base = split_steps(system)[0]
         mode, own = self.modes_dir / f"{base}.yaml", self._recipe_file(f"train_{base}")
         if not mode.is_file() and own is None:
+            known = sorted({f.stem for f in self.modes_dir.glob("*.yaml")}
+                           | {f.stem[len("train_"):].removesuffix(f"_{self.tag}") for f in self.recipe_conf.glob("train_*.yaml")
+                              if not f.stem.startswith("train_common")})
             raise PlanError(f"system '{system}' has no config: neither {mode} nor "
-                            f"{self.recipe_conf / f'train_{base}_{self.tag}.yaml'} exists")
+                            f"{self.recipe_conf / f'train_{base}_{self.tag}.yaml'} exists; systems with one: "
+                            + " ".join(known))
         common = self.common()
         return [p for p in (common, mode if mode.is_file() else None, own) if p is not None]
 
