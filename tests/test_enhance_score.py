@@ -328,6 +328,17 @@ def _bytes(d: Path) -> dict:
     return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
 
 
+from contextlib import contextmanager
+
+
+@contextmanager
+def unchanged(*dirs):
+    """The user's dirs (recordings, data dirs) byte for byte the same after the block."""
+    before = [_bytes(Path(d)) for d in dirs]
+    yield
+    assert [_bytes(Path(d)) for d in dirs] == before
+
+
 def _other_model(setup, tmp_path, change) -> str:
     """A copy of the tiny checkpoint with ``change(tensor)`` applied to every weight."""
     import torch
@@ -372,116 +383,122 @@ def test_enhance_never_writes_its_inputs(setup, tmp_path, caplog):
 
 
 def test_enhance_output_dir_records_its_model_and_inputs(setup, tmp_path, caplog):
-    a = str(setup / "exp" / "best.pt")
-    b = _other_model(setup, tmp_path, lambda v: v * 0.5)
-    rec = _recordings(setup, tmp_path)
-    before = _bytes(rec)
-    out = tmp_path / "out"
-    assert enhance.main(["--model", a, str(rec), str(out), "--quiet"]) == 0
-    made_by_a = _bytes(out)
-    caplog.clear()
-    assert enhance.main(["--model", b, str(rec), str(out), "--quiet"]) == 1  # was "enhanced 0 files", exit 0
-    assert "was made by another model or scorer than this run: give --overwrite" in caplog.text
-    assert _bytes(out) == made_by_a
-    assert enhance.main(["--model", b, str(rec), str(out), "--quiet", "--overwrite"]) == 0
-    assert all(_bytes(out)[f] != made_by_a[f] for f in ("r0.wav", "r1.wav", "r2.wav"))  # B's audio now
-    assert enhance.main(["--model", b, str(rec), str(out), "--quiet"]) == 0  # same model, same input: resumes
-    assert _bytes(rec) == before
-    # a data dir: another model, or other audio under the same ids and paths
-    enh = tmp_path / "enh"
-    assert enhance.main(["--model", a, str(setup / "test"), str(enh), "--quiet"]) == 0
-    first = _bytes(enh)
-    caplog.clear()
-    assert enhance.main(["--model", b, str(setup / "test"), str(enh), "--quiet"]) == 1  # was "0 of 4 (others were done)"
-    assert "another model" in caplog.text and _bytes(enh) == first
-    other = tmp_path / "other_test"
-    import shutil
-    shutil.copytree(setup / "test", other)
-    wav = read_kv(other / "wav.scp")
-    for u, p in wav.items():  # same ids, same lengths, other audio
-        x, sr = sf.read(p)
-        wav[u] = str(other / f"{u}.wav")
-        sf.write(wav[u], np.roll(x, 800), sr)
-    (other / "wav.scp").write_text("".join(f"{u} {p}\n" for u, p in sorted(wav.items())))
-    caplog.clear()
-    assert enhance.main(["--model", a, str(other), str(enh), "--quiet"]) == 1
-    assert "other input audio" in caplog.text and _bytes(enh) == first
+    with unchanged(setup / "test"):
+        a = str(setup / "exp" / "best.pt")
+        b = _other_model(setup, tmp_path, lambda v: v * 0.5)
+        rec = _recordings(setup, tmp_path)
+        before = _bytes(rec)
+        out = tmp_path / "out"
+        assert enhance.main(["--model", a, str(rec), str(out), "--quiet"]) == 0
+        made_by_a = _bytes(out)
+        caplog.clear()
+        assert enhance.main(["--model", b, str(rec), str(out), "--quiet"]) == 1  # was "enhanced 0 files", exit 0
+        assert "was made by another model or scorer than this run: give --overwrite" in caplog.text
+        assert _bytes(out) == made_by_a
+        assert enhance.main(["--model", b, str(rec), str(out), "--quiet", "--overwrite"]) == 0
+        assert all(_bytes(out)[f] != made_by_a[f] for f in ("r0.wav", "r1.wav", "r2.wav"))  # B's audio now
+        assert enhance.main(["--model", b, str(rec), str(out), "--quiet"]) == 0  # same model, same input: resumes
+        assert _bytes(rec) == before
+        # a data dir: another model, or other audio under the same ids and paths
+        enh = tmp_path / "enh"
+        assert enhance.main(["--model", a, str(setup / "test"), str(enh), "--quiet"]) == 0
+        first = _bytes(enh)
+        caplog.clear()
+        assert enhance.main(["--model", b, str(setup / "test"), str(enh), "--quiet"]) == 1  # was "0 of 4 (others were done)"
+        assert "another model" in caplog.text and _bytes(enh) == first
+        other = tmp_path / "other_test"
+        import shutil
+        shutil.copytree(setup / "test", other)
+        wav = read_kv(other / "wav.scp")
+        for u, p in wav.items():  # same ids, same lengths, other audio
+            x, sr = sf.read(p)
+            wav[u] = str(other / f"{u}.wav")
+            sf.write(wav[u], np.roll(x, 800), sr)
+        (other / "wav.scp").write_text("".join(f"{u} {p}\n" for u, p in sorted(wav.items())))
+        caplog.clear()
+        assert enhance.main(["--model", a, str(other), str(enh), "--quiet"]) == 1
+        assert "other input audio" in caplog.text and _bytes(enh) == first
 
 
 def test_enhance_nan_output_is_an_error_naming_file_and_model(setup, tmp_path, caplog):
-    bad = _other_model(setup, tmp_path, lambda v: v * float("nan"))
-    first = next(iter(read_kv(setup / "test" / "wav.scp").values()))
-    assert enhance.main(["--model", bad, first, str(tmp_path / "y.wav"), "--quiet"]) == 1
-    assert f"{first}: the model {bad} gave NaN or infinite samples" in caplog.text
-    assert not (tmp_path / "y.wav").exists()
-    assert enhance.main(["--model", bad, str(setup / "test"), str(tmp_path / "enh"), "--quiet"]) == 1
-    assert not list((tmp_path / "enh").glob("wavs/*.wav"))  # no all-NaN wav taken as done
+    with unchanged(setup / "test"):
+        bad = _other_model(setup, tmp_path, lambda v: v * float("nan"))
+        first = next(iter(read_kv(setup / "test" / "wav.scp").values()))
+        assert enhance.main(["--model", bad, first, str(tmp_path / "y.wav"), "--quiet"]) == 1
+        assert f"{first}: the model {bad} gave NaN or infinite samples" in caplog.text
+        assert not (tmp_path / "y.wav").exists()
+        assert enhance.main(["--model", bad, str(setup / "test"), str(tmp_path / "enh"), "--quiet"]) == 1
+        assert not list((tmp_path / "enh").glob("wavs/*.wav"))  # no all-NaN wav taken as done
 
 
 def test_enhance_folder_formats_collisions_and_failures(setup, tmp_path, caplog):
-    ck = str(setup / "exp" / "best.pt")
-    rec = _recordings(setup, tmp_path)
-    x, sr = sf.read(rec / "r0.wav")
-    sf.write(str(rec / "r0.flac"), x, sr)
-    before = _bytes(rec)
-    assert enhance.main(["--model", ck, str(rec), str(tmp_path / "o1"), "--quiet"]) == 1  # was: 2 files, 1 output
-    assert "r0.flac and" in caplog.text and "r0.wav would both be written to" in caplog.text
-    assert not (tmp_path / "o1").exists() and _bytes(rec) == before
-    (rec / "r0.flac").unlink()
-    sf.write(str(rec / "s.mp3"), x, sr, format="MP3")  # was skipped silently
-    sf.write(str(rec / "t.ogg"), x, sr)
-    (rec / "broken.wav").write_bytes(b"RIFF0000WAVEnot audio")
-    caplog.clear()
-    out = tmp_path / "o2"
-    assert enhance.main(["--model", ck, str(rec), str(out), "--quiet"]) == 1  # one bad file: the rest still done
-    assert sorted(p.name for p in out.glob("*.wav")) == ["r0.wav", "r1.wav", "r2.wav", "s.wav", "t.wav"]
-    assert "1 of 6 files failed" in caplog.text and "broken.wav" in caplog.text
-    assert ".mp3" in enhance.audio.AUDIO_EXT
+    with unchanged(setup / "test"):
+        ck = str(setup / "exp" / "best.pt")
+        rec = _recordings(setup, tmp_path)
+        x, sr = sf.read(rec / "r0.wav")
+        sf.write(str(rec / "r0.flac"), x, sr)
+        before = _bytes(rec)
+        assert enhance.main(["--model", ck, str(rec), str(tmp_path / "o1"), "--quiet"]) == 1  # was: 2 files, 1 output
+        assert "r0.flac and" in caplog.text and "r0.wav would both be written to" in caplog.text
+        assert not (tmp_path / "o1").exists() and _bytes(rec) == before
+        (rec / "r0.flac").unlink()
+        sf.write(str(rec / "s.mp3"), x, sr, format="MP3")  # was skipped silently
+        sf.write(str(rec / "t.ogg"), x, sr)
+        (rec / "broken.wav").write_bytes(b"RIFF0000WAVEnot audio")
+        caplog.clear()
+        out = tmp_path / "o2"
+        assert enhance.main(["--model", ck, str(rec), str(out), "--quiet"]) == 1  # one bad file: the rest still done
+        assert sorted(p.name for p in out.glob("*.wav")) == ["r0.wav", "r1.wav", "r2.wav", "s.wav", "t.wav"]
+        assert "1 of 6 files failed" in caplog.text and "broken.wav" in caplog.text
+        assert ".mp3" in enhance.audio.AUDIO_EXT
 
 
 def test_enhance_one_line_errors(setup, tmp_path, caplog, capsys):
-    first = next(iter(read_kv(setup / "test" / "wav.scp").values()))
-    (tmp_path / "x.onnx").write_bytes(b"not really")
-    assert enhance.main(["--model", str(tmp_path / "x.onnx"), first, str(tmp_path / "y.wav")]) == 1
-    assert "is an exported ONNX model: add --engine onnx" in caplog.text and "Traceback" not in caplog.text
-    (tmp_path / "file").write_text("x")
-    assert enhance.main(["--model", str(setup / "exp" / "best.pt"), str(setup / "test" / "audio"),
-                         str(tmp_path / "file")]) == 1
-    assert "so the output must be a folder" in caplog.text
-    with pytest.raises(SystemExit):
-        enhance.main(["--help"])
-    assert ".mp3" in capsys.readouterr().out
+    with unchanged(setup / "test"):
+        first = next(iter(read_kv(setup / "test" / "wav.scp").values()))
+        (tmp_path / "x.onnx").write_bytes(b"not really")
+        assert enhance.main(["--model", str(tmp_path / "x.onnx"), first, str(tmp_path / "y.wav")]) == 1
+        assert "is an exported ONNX model: add --engine onnx" in caplog.text and "Traceback" not in caplog.text
+        (tmp_path / "file").write_text("x")
+        assert enhance.main(["--model", str(setup / "exp" / "best.pt"), str(setup / "test" / "audio"),
+                             str(tmp_path / "file")]) == 1
+        assert "so the output must be a folder" in caplog.text
+        with pytest.raises(SystemExit):
+            enhance.main(["--help"])
+        assert ".mp3" in capsys.readouterr().out
 
 
 def test_score_dir_records_what_it_scored(setup, tmp_path, caplog):
-    out = tmp_path / "sc1"
-    ref = setup / "test"
-    common = ["--ref-dir", str(ref), "--out", str(out), "--no-asr", "--no-dnsmos", "--quiet"]
-    assert score.main(["--hyp", str(ref), *common]) == 0
-    noisy = json.loads((out / "summary.json").read_text())
-    assert score.main(["--hyp", str(ref / "spk1.scp"), *common]) == 1  # was "job 1: already done"
-    assert "was made by other input audio than this run" in caplog.text
-    assert json.loads((out / "summary.json").read_text()) == noisy
-    assert score.main(["--hyp", str(ref / "spk1.scp"), *common, "--overwrite"]) == 0
-    clean = json.loads((out / "summary.json").read_text())
-    assert clean["si_sdr"] > noisy["si_sdr"] + 10  # the clean speech's scores now, not the noisy input's
+    with unchanged(setup / "test"):
+        out = tmp_path / "sc1"
+        ref = setup / "test"
+        common = ["--ref-dir", str(ref), "--out", str(out), "--no-asr", "--no-dnsmos", "--quiet"]
+        assert score.main(["--hyp", str(ref), *common]) == 0
+        noisy = json.loads((out / "summary.json").read_text())
+        assert score.main(["--hyp", str(ref / "spk1.scp"), *common]) == 1  # was "job 1: already done"
+        assert "was made by other input audio than this run" in caplog.text
+        assert json.loads((out / "summary.json").read_text()) == noisy
+        assert score.main(["--hyp", str(ref / "spk1.scp"), *common, "--overwrite"]) == 0
+        clean = json.loads((out / "summary.json").read_text())
+        assert clean["si_sdr"] > noisy["si_sdr"] + 10  # the clean speech's scores now, not the noisy input's
 
 
 def test_score_refuses_a_hypothesis_of_another_length(setup, tmp_path, caplog):
-    clean = read_kv(setup / "test" / "spk1.scp")
-    hyp = write_dir(tmp_path / "hyp")
-    for u, p in clean.items():
-        x, sr = sf.read(p)
-        sf.write(str(hyp / f"{u}.wav"), x[: int(0.75 * len(x))], sr)  # was PESQ 4.64, SI-SDR 92 dB
-    assert score.main(["--ref-dir", str(setup / "test"), "--hyp", str(hyp), "--out", str(tmp_path / "s"),
-                       "--no-asr", "--no-dnsmos", "--quiet"]) == 1
-    assert "not the same utterance" in caplog.text and "at most 0.02 s is scored" in caplog.text
-    assert not (tmp_path / "s" / "summary.json").exists()
-    for u, p in clean.items():  # within 20 ms (one hop): scored
-        x, sr = sf.read(p)
-        sf.write(str(hyp / f"{u}.wav"), x[:-160], sr)
-    assert score.main(["--ref-dir", str(setup / "test"), "--hyp", str(hyp), "--out", str(tmp_path / "s2"),
-                       "--no-asr", "--no-dnsmos", "--quiet"]) == 0
+    with unchanged(setup / "test"):
+        clean = read_kv(setup / "test" / "spk1.scp")
+        hyp = write_dir(tmp_path / "hyp")
+        for u, p in clean.items():
+            x, sr = sf.read(p)
+            sf.write(str(hyp / f"{u}.wav"), x[: int(0.75 * len(x))], sr)  # was PESQ 4.64, SI-SDR 92 dB
+        assert score.main(["--ref-dir", str(setup / "test"), "--hyp", str(hyp), "--out", str(tmp_path / "s"),
+                           "--no-asr", "--no-dnsmos", "--quiet"]) == 1
+        assert "not the same utterance" in caplog.text and "at most 0.02 s is scored" in caplog.text
+        assert not (tmp_path / "s" / "summary.json").exists()
+        for u, p in clean.items():  # within 20 ms (one hop): scored
+            x, sr = sf.read(p)
+            sf.write(str(hyp / f"{u}.wav"), x[:-160], sr)
+        assert score.main(["--ref-dir", str(setup / "test"), "--hyp", str(hyp), "--out", str(tmp_path / "s2"),
+                           "--no-asr", "--no-dnsmos", "--quiet"]) == 0
 
 
 def test_results_refuse_scores_of_other_audio(setup, tmp_path):
