@@ -106,6 +106,38 @@ def env():
     return e
 
 
+def new_recipe(tmp: Path, name: str = "toy_se") -> Path:
+    """A recipe made by egs/TEMPLATE/setup.sh in ``tmp/egs/<name>`` (a copy of the template beside it)."""
+    import subprocess
+    egs = tmp / "egs"
+    shutil.copytree(ROOT / "egs" / "TEMPLATE", egs / "TEMPLATE", symlinks=True)
+    (tmp / "utils").symlink_to(ROOT / "utils")
+    subprocess.run([str(egs / "TEMPLATE" / "setup.sh"), str(egs / name)], check=True, capture_output=True)
+    return egs / name
+
+
+def make_pairs(root: Path, name: str, n: int, rng, text=True) -> Path:
+    """A user's own data dir ``root/<name>`` of ``n`` one-second noisy/clean pairs, imported from the
+    pair dir ``root/src/<name>`` (audio in ``root/wavs``)."""
+    from seslib.premixed import import_pair_dir
+    src = root / "src" / name
+    src.mkdir(parents=True)
+    wav, spk1, words = [], [], []
+    for i in range(n):
+        clean = speechlike(rng, 1.0)
+        noisy = clean + (0.05 * rng.standard_normal(len(clean))).astype(np.float32)
+        u = f"{name}_{i}"
+        wav.append(f"{u} {write_wav(root / 'wavs' / f'{u}_n.wav', noisy)}")
+        spk1.append(f"{u} {write_wav(root / 'wavs' / f'{u}_c.wav', clean)}")
+        words.append(f"{u} hello number {i}")
+    (src / "wav.scp").write_text("\n".join(wav) + "\n")
+    (src / "spk1.scp").write_text("\n".join(spk1) + "\n")
+    if text:
+        (src / "text").write_text("\n".join(words) + "\n")
+    import_pair_dir(src, root / name)
+    return root / name
+
+
 def copy_recipe(dst: Path) -> Path:
     """A copy of the recipe dir (scripts and conf) whose outputs stay in ``dst``, with the test-size
     configs of ``tests/conf`` (``--train-conf-tag tiny``, ``--mini-conf conf/data_mini_tiny.yaml``,

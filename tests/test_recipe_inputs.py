@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, make_source_dir, speechlike, write_wav
-from seslib.premixed import import_pair_dir
+from conftest import ROOT, make_pairs, make_source_dir, new_recipe
 
 OPTS = ["--modes", "base", "--pretraining", "", "--analysis", "false", "--train-seeds", "", "--peers", "",
         "--dnsmos-sets", "", "--nj", "1", "--num-rirs", "2"]
@@ -36,27 +35,11 @@ def _tree(d: Path) -> dict:
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("inputs")
-    egs = tmp / "egs"
-    shutil.copytree(ROOT / "egs" / "TEMPLATE", egs / "TEMPLATE", symlinks=True)
-    (tmp / "utils").symlink_to(ROOT / "utils")
-    subprocess.run([str(egs / "TEMPLATE" / "setup.sh"), str(egs / "toy_se")], check=True, capture_output=True)
-    rec = egs / "toy_se"
+    rec = new_recipe(tmp)
     (rec / "local" / "data.sh").write_text(DATA_SH)
     rng = np.random.default_rng(3)
-    own = {}
-    for s, n in (("train", 3), ("valid", 2), ("test", 2)):
-        src = tmp / "pairs" / s
-        src.mkdir(parents=True)
-        wav, spk1 = [], []
-        for i in range(n):
-            clean = speechlike(rng, 1.0)
-            noisy = clean + (0.05 * rng.standard_normal(len(clean))).astype(np.float32)
-            wav.append(f"{s}_{i} {write_wav(tmp / 'wavs' / f'{s}_{i}_n.wav', noisy)}\n")
-            spk1.append(f"{s}_{i} {write_wav(tmp / 'wavs' / f'{s}_{i}_c.wav', clean)}\n")
-        (src / "wav.scp").write_text("".join(wav))
-        (src / "spk1.scp").write_text("".join(spk1))
-        import_pair_dir(src, tmp / "own" / s)
-        own[s] = tmp / "own" / s
+    own = {s: make_pairs(tmp / "own", s, n, rng, text=False) for s, n in (("train", 3), ("valid", 2), ("test", 2))}
+    for s in own:
         (tmp / "raw" / s).mkdir(parents=True)
         shutil.copytree(make_source_dir(tmp / "raw" / s), tmp / "sources" / s)  # speech + noise sources
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
@@ -64,7 +47,7 @@ def toy(tmp_path_factory):
     own_opts = [a for s in ("train", "valid", "test") for a in (f"--{s}-dir", str(own[s]))]
 
     def run(*args, prepared=None):
-        e = dict(env, PREPARED=str(prepared or tmp / "pairs"))
+        e = dict(env, PREPARED=str(prepared or tmp / "own" / "src"))
         return subprocess.run(["./run.sh", *OPTS, *args], cwd=rec, env=e, capture_output=True, text=True)
     return rec, run, own_opts, tmp
 
@@ -82,7 +65,7 @@ def test_stages_0_1_never_write_through_a_link_to_own_data(toy, shape):
     rec, run, own_opts, tmp = toy
     _links_to_own(rec, run, own_opts)
     user = _tree(tmp / "own")
-    r = run("--stage", "0", "--stop-stage", "1", prepared=tmp / shape if shape == "sources" else tmp / "pairs")
+    r = run("--stage", "0", "--stop-stage", "1", prepared=tmp / "sources" if shape == "sources" else None)
     # was: sources mixed through the link (every file of the user's dirs rewritten or deleted);
     # pairs: NotADirectoryError, data/.train.tmp left behind
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]

@@ -17,8 +17,7 @@ import numpy as np
 import yaml
 import pytest
 
-from conftest import ROOT, speechlike, write_wav
-from seslib.premixed import import_pair_dir
+from conftest import ROOT, make_pairs, new_recipe
 
 TINY_COMMON = """model: {channels: [4, 6, 8, 8, 8]}
 train: {batch_size: 2, crop_seconds: 0.5, max_steps: 2, log_every: 1, valid_every: 2, ckpt_every: 2,
@@ -29,25 +28,6 @@ OPTS = ["--modes", "base", "--pretraining", "", "--analysis", "false", "--train-
         "--dnsmos-sets", "", "--nj", "1"]
 
 
-def _pairs(root: Path, name: str, n: int, rng, text=True) -> Path:
-    src = root / "src" / name
-    src.mkdir(parents=True)
-    wav, spk1, words = [], [], []
-    for i in range(n):
-        clean = speechlike(rng, 1.0)
-        noisy = clean + (0.05 * rng.standard_normal(len(clean))).astype(np.float32)
-        u = f"{name}_{i}"
-        wav.append(f"{u} {write_wav(root / 'wavs' / f'{u}_n.wav', noisy)}")
-        spk1.append(f"{u} {write_wav(root / 'wavs' / f'{u}_c.wav', clean)}")
-        words.append(f"{u} hello number {i}")
-    (src / "wav.scp").write_text("\n".join(wav) + "\n")
-    (src / "spk1.scp").write_text("\n".join(spk1) + "\n")
-    if text:
-        (src / "text").write_text("\n".join(words) + "\n")
-    import_pair_dir(src, root / name)
-    return root / name
-
-
 def _tree(d: Path) -> dict:
     return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*"))
             if p.is_file() and "log" not in p.relative_to(d).parts and p.suffix != ".log"}
@@ -56,14 +36,10 @@ def _tree(d: Path) -> dict:
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("safety")
-    egs = tmp / "egs"
-    shutil.copytree(ROOT / "egs" / "TEMPLATE", egs / "TEMPLATE", symlinks=True)
-    (tmp / "utils").symlink_to(ROOT / "utils")
-    subprocess.run([str(egs / "TEMPLATE" / "setup.sh"), str(egs / "toy_se")], check=True, capture_output=True)
-    rec = egs / "toy_se"
+    rec = new_recipe(tmp)
     (rec / "conf" / "train_common.yaml").write_text(TINY_COMMON)
     rng = np.random.default_rng(5)
-    dirs = {s: _pairs(tmp / "own", s, n, rng) for s, n in (("train", 4), ("valid", 2), ("test", 2))}
+    dirs = {s: make_pairs(tmp / "own", s, n, rng) for s, n in (("train", 4), ("valid", 2), ("test", 2))}
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
                SESLIB_ROOT=str(ROOT))
     own = [a for s in ("train", "valid", "test") for a in (f"--{s}-dir", str(dirs[s]))]
