@@ -121,9 +121,26 @@ def make_plan(speech: dict, noise: dict, tag: str, seed: int, snr_range: tuple[f
             "target_level_db": round(float(rng.uniform(*level_range)), 3),
             "seed": int(np.random.SeedSequence([seed, i]).generate_state(1)[0]),
             "text": speech[sid]["text"],
+            "noise_redraws": _redraws(noise, nz_len, noise_ids, seed, i),
         })
     entries.sort(key=lambda e: e["utt"].encode())
     return entries
+
+
+#: noise draws a static mixture falls back on, in order, when its segment of noise is silent
+NOISE_REDRAWS = 4
+
+
+def _redraws(noise: dict, nz_len: dict, noise_ids: list, seed: int, i: int) -> list:
+    """``[noise id, path, offset]`` of the draws :func:`render_entry` tries, in order, when the
+    planned noise segment is silent (an all-zero stretch of a clip): what dynamic mixing does by
+    drawing again, made deterministic (its own generator, so the planned draws stay as they were)."""
+    rng = np.random.default_rng([seed, i, 2])
+    out = []
+    for _ in range(NOISE_REDRAWS):
+        nid = noise_ids[rng.integers(len(noise_ids))]
+        out.append([nid, noise[nid]["path"], int(rng.integers(nz_len[nid]))])
+    return out
 
 
 def _noise_segment(path, offset: int, n: int, utt: str) -> np.ndarray:
@@ -150,17 +167,28 @@ def render_entry(entry: dict):
     if len(clean) != n:
         raise audio.AudioError(f"utterance '{utt}' (file {entry['clean_path']}): has {len(clean)} samples "
                                f"from offset {off}, plan needs {n}")
-    noise = _noise_segment(entry["noise_path"], entry["noise_offset"], n, utt)
     definition = snr_definition(entry)
-    if "clean_gain" in entry and "noise_gain" in entry:
-        gc, gn = entry["clean_gain"], entry["noise_gain"]
-    else:
+    draws = [[entry["noise"], entry["noise_path"], entry["noise_offset"]]]
+    if not ("clean_gain" in entry and "noise_gain" in entry):
+        draws += entry.get("noise_redraws", [])
+    for k, (nid, npath, noff) in enumerate(draws):
+        noise = _noise_segment(npath, noff, n, utt)
+        if "clean_gain" in entry and "noise_gain" in entry:
+            gc, gn = entry["clean_gain"], entry["noise_gain"]
+            break
         try:
             gc, gn = audio.mix_gains(clean, noise, entry["snr_db"], entry["target_level_db"],
                                      snr_definition=definition)
+            break
         except ValueError as exc:
+            if str(exc).startswith("noise is silent") and k + 1 < len(draws):
+                log.info("utterance '%s': noise %s at %d is silent here: drawn again (%s)", utt, npath, noff,
+                         draws[k + 1][1])
+                continue
             raise audio.AudioError(f"utterance '{utt}': {exc} (clean {entry['clean_path']}, "
-                                   f"noise {entry['noise_path']})") from None
+                                   f"noise {npath})") from None
+    if k:
+        entry = dict(entry, noise=nid, noise_path=npath, noise_offset=noff, noise_redrawn=k)
     c, z, s = audio.mix_at_snr(clean, noise, gc, gn)
     done = dict(entry, clean_gain=gc, noise_gain=gn,
                 snr_realised_db=round(audio.snr(c / 32768.0, z / 32768.0, definition), 4))

@@ -138,3 +138,29 @@ def test_missing_source_error_message(source_dir, tmp_path):
     Path(speech[first]["path"]).unlink()
     with pytest.raises(audio.AudioError, match=rf"speech {first}.*does not exist"):
         make_plan(speech, noise, "x", 0, (-5, 5))
+
+
+def test_static_mixing_draws_again_where_the_noise_is_silent(tmp_path):
+    """A noise clip that is all zeros (the DNS noise set has such clips): the planned draw is
+    replaced by the entry's next deterministic redraw, as dynamic mixing would draw again."""
+    from conftest import speechlike, write_wav
+    from seslib.mixing import make_plan, read_source_dir, render_entry
+    rng = np.random.default_rng(0)
+    src = tmp_path / "src"
+    src.mkdir()
+    speech = {f"s{i}": write_wav(tmp_path / f"s{i}.wav", speechlike(rng, 1.5)) for i in range(6)}
+    (src / "speech.scp").write_text("".join(f"{k} {p}\n" for k, p in sorted(speech.items())))
+    zero = write_wav(tmp_path / "zeros_0.wav", np.zeros(16000, np.float32))
+    loud = write_wav(tmp_path / "hiss_0.wav", (0.05 * rng.standard_normal(16000)).astype(np.float32))
+    (src / "noise.scp").write_text(f"hiss {loud}\nzeros {zero}\n")
+    sp, nz = read_source_dir(src)
+    entries = make_plan(sp, nz, "t", seed=3, snr_range=(0.0, 0.0))
+    silent = [e for e in entries if e["noise"] == "zeros"]
+    assert silent, "the plan draws the silent clip for some utterance"
+    for e in silent:
+        _, _, _, done = render_entry(e)
+        k = next(i for i, r in enumerate(e["noise_redraws"]) if r[0] == "hiss") + 1
+        assert done["noise"] == "hiss" and done["noise_redrawn"] == k and abs(done["snr_realised_db"]) < 0.1
+        assert done["noise_offset"] == e["noise_redraws"][k - 1][2]
+    plan_of = {e["utt"]: e for e in make_plan(sp, nz, "t", seed=3, snr_range=(0.0, 0.0))}
+    assert all(plan_of[e["utt"]] == e for e in entries)  # deterministic
