@@ -3,7 +3,10 @@ import json
 import subprocess
 import sys
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 import soundfile as sf
 
 from conftest import RECIPE, ROOT, speechlike, write_wav
@@ -20,8 +23,8 @@ def make_fake_tree(root):
             write_wav(dns / "clean" / "read_speech" / f"book_0000{k}_chp_0001_reader_000{r}_{k}.wav",
                       soxr.resample(x, 16000, 48000), sr=48000)
     write_wav(dns / "clean" / "singing_voice" / "song_1.wav", speechlike(rng, 2.0))  # not read speech
-    for k in range(10):
-        write_wav(dns / "noise" / f"door_{k}.wav", (0.05 * rng.standard_normal(16000 * 3)).astype(np.float32))
+    for k in range(10):  # 5 source recordings cut into 2 clips each, as the releases cut theirs
+        write_wav(dns / "noise" / f"rec{k // 2}_{k % 2}.wav", (0.05 * rng.standard_normal(16000 * 3)).astype(np.float32))
     ls = root / "LibriSpeech" / "test-clean"
     for spk, chap in (("1089", "134686"), ("121", "121726")):
         d = ls / spk / chap
@@ -69,7 +72,10 @@ def test_prep_dns_errors_name_the_path(tmp_path):
     r = subprocess.run([sys.executable, str(RECIPE / "local" / "prep_dns.py"), "--dns-root", str(tmp_path / "no"),
                         "--librispeech-root", str(tmp_path), "--out", str(tmp_path / "o")],
                        capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 1 and f"{tmp_path}/no/clean does not exist" in r.stderr
+    assert r.returncode == 1 and "no DNS release found: looked for" in r.stderr
+    for where in ("no/datasets_fullband/clean_fullband", "no/datasets/wideband/clean_wideband", "no/datasets/clean",
+                  "no/clean"):
+        assert f"{tmp_path}/{where}" in r.stderr  # every path looked for
 
 
 def make_mini_src(root):
@@ -105,12 +111,15 @@ def test_fake_dns_tree_and_the_dns_path_stages_0_to_5(tmp_path, env, tiny_teache
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert "using it again in another order" in r.stderr  # 30 s of mini speech, 36 s asked for
-    clean = sorted((tree / "DNS" / "datasets" / "clean" / "read_speech").glob("*.wav"))
+    clean = sorted((tree / "DNS" / "datasets_fullband" / "clean_fullband" / "read_speech").glob("*.wav"))
     assert clean and all(re.fullmatch(r"book_\d{5}_chp_\d{4}_reader_\d{5}_\d+\.wav", p.name) for p in clean)
     assert {sf.info(str(p)).samplerate for p in clean} == {48000}
     assert sum(sf.info(str(p)).duration for p in clean) >= 36
-    assert len({re.search(r"reader_(\d+)", p.name).group(1) for p in clean}) == 6  # 3 voices x 2 readers
-    assert len(list((tree / "DNS" / "datasets" / "noise").glob("*.wav"))) == 6 * 1  # 6 noises of 12 s, 10 s clips
+    readers = {re.search(r"reader_(\d+)", p.name).group(1) for p in clean}
+    # 3 voices x 2 readers, the second clip read by a LibriSpeech test-clean speaker's id instead
+    assert readers == {"00100", "00101", "00200", "00300", "00301", "01000"}
+    # 6 noises of 12 s in 10 s clips, and the quirks: all-zero, near-silent, 0.5 s clips, a Readme.md
+    assert len(list((tree / "DNS" / "datasets_fullband" / "noise_fullband").glob("*.wav"))) == 6 + 3
     trans = sorted((tree / "LibriSpeech" / "test-clean").glob("*/*/*.trans.txt"))
     lines = [ln for t in trans for ln in t.read_text().splitlines()]
     assert len(trans) == 2 and len(lines) == 6 and lines[0].split(" ", 1)[1] == "IT'S RMS'S SENTENCE NUMBER"
@@ -120,7 +129,7 @@ def test_fake_dns_tree_and_the_dns_path_stages_0_to_5(tmp_path, env, tiny_teache
     assert {p: p.stat().st_mtime_ns for p in clean} == before
 
     rec = copy_recipe(tmp_path / "recipe")
-    env = dict(env, DNS_ROOT=str(tree / "DNS" / "datasets"), LIBRISPEECH_ROOT=str(tree / "LibriSpeech"))
+    env = dict(env, DNS_ROOT=str(tree / "DNS"), LIBRISPEECH_ROOT=str(tree / "LibriSpeech"))
     args = ["./run.sh", "--corpus", "dns", "--stage", "0", "--stop-stage", "5", "--nj", "2",
             "--dns-train-hours", "0.004", "--dns-valid-hours", "0.002", "--dns-segment-seconds", "2",
             "--dns-test-utts", "3", "--teacher", str(tiny_teacher_dir), "--modes", "base distill_embed",
@@ -178,26 +187,70 @@ def test_scale_report_fits_a_line_through_the_runs(tmp_path):
 
 
 def test_prep_dns_test_noise_from_the_test_set_else_held_out(tmp_path):
-    """With the DNS synthetic test set's noise dir, the test set mixes its clips and training keeps every
-    noise file; without it, a share of the training noise is held out, and noise_source says which."""
+    """With the 2020 synthetic no-reverb test set, the test noise is each noisy clip minus its clean clip
+    and training keeps every noise file; without it, whole source recordings of the training noise are
+    held out (a recording's clips never on both sides), and noise_source says which."""
     dns, libri = make_fake_tree(tmp_path / "corpora")
     prep = [sys.executable, str(RECIPE / "local" / "prep_dns.py"), "--dns-root", str(dns),
             "--librispeech-root", str(libri), "--test-utts", "4"]
     r = subprocess.run(prep + ["--out", str(tmp_path / "held")], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     train, test = (read_kv(tmp_path / "held" / s / "noise.scp") for s in ("train", "test"))
-    assert len(train) == 9 and len(test) == 1 and not set(train.values()) & set(test.values())
-    assert (tmp_path / "held" / "test" / "noise_source").read_text().startswith("held-out training noise (1 of 10")
+    assert len(train) == 8 and len(test) == 2 and not set(train.values()) & set(test.values())
+    held = {Path(p).stem.rsplit("_", 1)[0] for p in test.values()}
+    assert len(held) == 1 and not {Path(p).stem.rsplit("_", 1)[0] for p in train.values()} & held
+    assert (tmp_path / "held" / "test" / "noise_source").read_text().startswith(
+        "held-out training noise (2 of 10 clips, 1 source recordings")
     rng = np.random.default_rng(3)
+    ts = dns / "test_set" / "synthetic" / "no_reverb"
     for k in range(3):
-        write_wav(dns / "test_set" / "synthetic" / "no_reverb" / "noise" / f"noise_fileid_{k}.wav",
-                  (0.05 * rng.standard_normal(16000 * 2)).astype(np.float32))
+        x = speechlike(rng, 2.0)
+        z = (0.05 * rng.standard_normal(len(x))).astype(np.float32)
+        write_wav(ts / "clean" / f"clean_fileid_{k}.wav", x, subtype="FLOAT")
+        write_wav(ts / "noisy" / f"book_{k:05d}_snr0_tl-25_fileid_{k}.wav", x + z, subtype="FLOAT")
     r = subprocess.run(prep + ["--out", str(tmp_path / "ts")], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     train, test = (read_kv(tmp_path / "ts" / s / "noise.scp") for s in ("train", "test"))
-    assert len(train) == 10 and sorted(test) == [f"testnoise_{k:06d}_noise_fileid_{k}" for k in range(3)]
-    assert all("/test_set/synthetic/no_reverb/noise/" in p for p in test.values())
-    assert "the DNS test set's noise clips" in (tmp_path / "ts" / "test" / "noise_source").read_text()
+    assert len(train) == 10 and sorted(test) == [f"testnoise_fileid_{k:06d}" for k in range(3)]
+    y, _ = sf.read(test["testnoise_fileid_000000"])
+    x, _ = sf.read(str(ts / "clean" / "clean_fileid_0.wav"))
+    n, _ = sf.read(str(ts / "noisy" / "book_00000_snr0_tl-25_fileid_0.wav"))
+    assert np.abs(y - (n - x)).max() < 1e-6  # noisy minus clean
+    assert "the DNS 2020 synthetic no-reverb test set" in (tmp_path / "ts" / "test" / "noise_source").read_text()
     r = subprocess.run(prep + ["--out", str(tmp_path / "x"), "--test-noise-dir", str(tmp_path / "none")],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1 and f"--test-noise-dir {tmp_path}/none does not exist" in r.stderr
+
+
+@pytest.mark.parametrize("layout", ["2020", "wideband", "lfs", "fullband"])
+def test_stages_0_1_on_each_release_layout(tmp_path, env, layout):
+    """Each release's stand-in tree (its folders, names, rates and quirks) through stages 0-1: the release
+    is found under the folder downloaded into, read speech only, silent noise dropped and counted, the
+    reader shared with LibriSpeech test-clean left out, the test noise from the 2020 test set or held out
+    by recording; every choice in prep_choices.json."""
+    from conftest import copy_recipe
+    src = make_mini_src(tmp_path / "mini")
+    tree = tmp_path / "fake"
+    r = subprocess.run([sys.executable, str(RECIPE / "local" / "make_fake_dns.py"), "--mini-src", str(src),
+                        "--out", str(tree), "--train-hours", "0.01", "--clip-seconds", "6", "--readers-per-voice", "2",
+                        "--layout", layout], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    rec = copy_recipe(tmp_path / "recipe")
+    e = dict(env, DNS_ROOT=str(tree / "DNS"), LIBRISPEECH_ROOT=str(tree / "LibriSpeech"))
+    r = subprocess.run(["./run.sh", "--corpus", "dns", "--stage", "0", "--stop-stage", "1", "--nj", "2",
+                        "--dns-train-hours", "0.004", "--dns-valid-hours", "0.002", "--dns-segment-seconds", "2",
+                        "--dns-test-utts", "3", "--num-rirs", "2"], cwd=rec, env=e, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    choices = json.loads((rec / "data" / "local" / "dns" / "prep_choices.json").read_text())
+    assert choices["layout"] == layout
+    assert [Path(p).name for p in choices["silent_noise_dropped"]] == ["hum_faint_0.wav", "zeros_0.wav"]
+    assert "noise: 2 of 9 clips dropped as silent" in r.stdout
+    assert choices["readers_shared_with_test_clean"] == ["dns01000"] and "dns01000" not in \
+        (rec / "data" / "local" / "dns" / "train" / "speech2spk").read_text()
+    for s in ("train", "valid", "test"):
+        assert validate_data_dir(rec / "data" / s, check_audio="header") == []
+    train = read_plan(rec / "data" / "train" / "mix_plan.jsonl")
+    assert not any("german" in e["clean_path"] for e in train.values())  # read speech only
+    assert not any(Path(e["noise_path"]).name in ("zeros_0.wav", "hum_faint_0.wav") for e in train.values())
+    test_source = (rec / "data" / "local" / "dns" / "test" / "noise_source").read_text()
+    assert test_source.startswith("the DNS 2020 synthetic" if layout == "2020" else "held-out training noise")

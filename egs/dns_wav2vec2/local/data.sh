@@ -12,6 +12,9 @@ real_dir=data/local/real  # mini: real recordings (Debian packages, their .deb f
 dns_valid_fraction=0.02     # share of DNS readers held out for validation
 dns_test_noise_fraction=0.1 # share of DNS noise files held out for the test set
 dns_test_utts=500           # LibriSpeech test-clean utterances in the test set (paper: 500)
+dns_clean_dir= dns_noise_dir=  # DNS: the clean speech and noise dirs (default: found under DNS_ROOT by release layout)
+dns_test_noise_dir=         # DNS: test noise clips when the tree has no 2020 synthetic test set
+dns_keep_test_readers=false # DNS: keep readers who are LibriSpeech test-clean speakers in train/valid
 seed=1
 
 help_message="Usage: $0 [options]
@@ -23,6 +26,10 @@ help_message="Usage: $0 [options]
   --dns-valid-fraction F   DNS readers held out for validation (default $dns_valid_fraction)
   --dns-test-noise-fraction F  DNS noise files held out for test (default $dns_test_noise_fraction)
   --dns-test-utts N        test-clean utterances in the test set (default $dns_test_utts)
+  --dns-clean-dir D, --dns-noise-dir D  the clean speech and noise dirs (default: found under DNS_ROOT;
+                           local/dns_layouts.py lists the releases' layouts)
+  --dns-test-noise-dir D   test noise clips when the tree has no 2020 synthetic test set
+  --dns-keep-test-readers true|false  keep DNS readers who are LibriSpeech test-clean speakers (default $dns_keep_test_readers)
   --seed N                 seed (default $seed)"
 
 . ./cmd.sh
@@ -52,9 +59,13 @@ case "$corpus" in
     ;;
   dns)
     . ./db.sh
+    dirs=()
+    for o in clean_dir noise_dir; do v=dns_$o; [ -z "${!v}" ] || dirs+=("--dns-${o//_/-}" "${!v}"); done
+    [ -z "$dns_test_noise_dir" ] || dirs+=(--test-noise-dir "$dns_test_noise_dir")
+    [ "$dns_keep_test_readers" = true ] && dirs+=(--keep-test-readers)
     python local/prep_dns.py --dns-root "$DNS_ROOT" --librispeech-root "$LIBRISPEECH_ROOT" --out "$out" \
       --valid-fraction "$dns_valid_fraction" --test-noise-fraction "$dns_test_noise_fraction" \
-      --test-utts "$dns_test_utts" --seed "$seed"
+      --test-utts "$dns_test_utts" --seed "$seed" --nj "$nj" ${dirs[@]+"${dirs[@]}"}
     ;;
   *) echo "$0: unknown corpus '$corpus' (mini or dns)" 1>&2; exit 1 ;;
 esac
