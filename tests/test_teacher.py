@@ -2,6 +2,7 @@
 every input length, the bundled Whisper encoder matches CTranslate2's own, gradients reach
 the input and never the weights, random twins are seeded, bad specs name themselves."""
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -227,3 +228,35 @@ def test_dtw_and_content_scores():
     rn = content_scores(noise)
     assert rn["dtw_ratio"] > 0.9
     assert beats_random(r, {**rn, "retrieval": 0.25}) and not beats_random(rn, r)
+
+
+def test_save_teacher_for_compute_nodes_without_a_hub(tmp_path, tiny_teacher_dir, tiny_whisper, monkeypatch, capsys):
+    """A hub id that cannot be reached names the command that saves it; the saved folder is the same
+    teacher (a save_pretrained folder stands in for the hub id here: from_pretrained reads both)."""
+    from seslib.bin import save_teacher
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(TeacherSpecError, match="python -m seslib.bin.save_teacher facebook/wav2vec2-base DIR"):
+        Teacher("facebook/wav2vec2-base")
+    for source in (str(tiny_teacher_dir), str(tiny_whisper / "hf")):
+        out = tmp_path / Path(source).name
+        assert save_teacher.main([source, str(out)]) == 0, capsys.readouterr().err
+        assert "same embeddings" in capsys.readouterr().out and (out / "config.json").is_file()
+        x = torch.randn(1, 8000) * 0.1
+        with torch.no_grad():
+            assert torch.equal(Teacher(source, layers="all")(x), Teacher(str(out), layers="all")(x))
+        assert save_teacher.main([source, str(out)]) == 1 and "exists" in capsys.readouterr().err
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert save_teacher.main(["nobody/no-such-model", str(tmp_path / "x")]) == 1 and not (tmp_path / "x").exists()
+
+
+def test_saved_raw_input_teacher_is_fed_what_its_hub_id_is(tmp_path, tiny_teacher_dir, monkeypatch):
+    """facebook/wav2vec2-base is fed raw waveforms whatever its hub config says: the saved folder too."""
+    import json
+
+    from seslib.bin import save_teacher
+    from seslib.teacher import ssl
+    monkeypatch.setattr(ssl, "RAW_INPUT", {str(tiny_teacher_dir)})  # the tiny model stands for that hub id
+    out = tmp_path / "saved"
+    assert save_teacher.main([str(tiny_teacher_dir), str(out)]) == 0
+    assert json.loads((out / "preprocessor_config.json").read_text())["do_normalize"] is False
+    assert json.loads((tiny_teacher_dir / "preprocessor_config.json").read_text())["do_normalize"] is True

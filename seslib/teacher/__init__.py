@@ -107,12 +107,15 @@ def _build(spec: str, base: str, seed: int | None):
             raise TeacherSpecError(spec, f"{path} has neither config.json (transformers) nor model.bin (CTranslate2)")
     else:
         source = base
+    offline = "" if _looks_like_path(base) else (
+        f"; where no hub is reachable (a cluster's compute nodes), save it once on a machine that reaches one: "
+        f"python -m seslib.bin.save_teacher {source} DIR, then --teacher DIR")
     from transformers import AutoConfig
     try:
         config = AutoConfig.from_pretrained(source)
     except (OSError, ValueError) as exc:
         raise TeacherSpecError(spec, f"cannot read a model config from {source} (no hub reachable, or no such "
-                               f"model): {str(exc).splitlines()[0]}") from None
+                               f"model): {str(exc).splitlines()[0]}{offline}") from None
     kind = config.model_type
     try:
         if kind == "whisper":
@@ -120,7 +123,7 @@ def _build(spec: str, base: str, seed: int | None):
         if kind in ssl.FAMILIES:
             return ssl.load(source, config, random_init), source
     except OSError as exc:
-        raise TeacherSpecError(spec, f"cannot load weights from {source}: {str(exc).splitlines()[0]}") from None
+        raise TeacherSpecError(spec, f"cannot load weights from {source}: {str(exc).splitlines()[0]}{offline}") from None
     except ValueError as exc:
         raise TeacherSpecError(spec, f"unsupported front end: {exc}") from None
     raise TeacherSpecError(spec, f"model type '{kind}' is not a supported teacher family "
