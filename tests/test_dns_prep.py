@@ -134,9 +134,9 @@ def test_fake_dns_tree_and_the_dns_path_stages_0_to_5(tmp_path, env, tiny_teache
             "--dns-train-hours", "0.004", "--dns-valid-hours", "0.002", "--dns-segment-seconds", "2",
             "--dns-test-utts", "3", "--teacher", str(tiny_teacher_dir), "--modes", "base distill_embed",
             "--pretraining", "", "--analysis", "false", "--peers", "",
-            "--dnsmos-sets", "", "--test-snrs", "", "--sphinx-systems", "",
+            "--dnsmos-sets", "", "--test-snrs", "", "--sphinx-systems", "", "--device", "cpu",
             "--train-set", "train.max_steps=2 train.batch_size=2 train.crop_seconds=1 train.log_every=1 "
-                           "train.valid_every=2 train.ckpt_every=2 train.valid_max_utts=2"]
+                           "train.valid_every=2 train.ckpt_every=2 train.valid_max_utts=2 train.device=cpu"]
     r = subprocess.run(args, cwd=rec, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     # dns: static mixtures, so the teacher's features are dumped (only the stream distill_embed reads), two-byte

@@ -31,6 +31,8 @@ pretraining=auto     # systems of Tables 2-3 and what their init reads (auto: de
 budget_matched=true  # Table 3 beside a Base trained for each fine-tuned chain's total steps (base_steps<N>)
 teacher_features=auto   # dumped (stage 2), online (training loop); auto: online iff mixing is dynamic
 feature_storage=float32 # dumped features: float32, two-byte, speech-feature
+device=cpu           # where stage 2's teacher features and stage 4's enhancement run: cpu, cuda or auto
+score_device=cpu     # where stage 5's Whisper decodes: cpu, cuda or auto
 heldout_systems=auto snr_systems=auto sphinx_systems=auto  # where systems are scored (auto: the matrix's)
 dnsmos_sets=         # sets on which DNSMOS scores every row (besides PESQ, STOI, SI-SDR, WER), e.g. test_real
 train_set=           # 'key=value ...' overrides of every training config
@@ -96,6 +98,10 @@ Options (default in brackets):
                           + fine-tuning: base_steps<N>), Table 3's and its seed spread's reference [$budget_matched]
   --teacher-features F    dumped, online, or auto: online where mixing is dynamic [$teacher_features]
   --feature-storage S     dumped features as float32, two-byte or speech-feature [$feature_storage]
+  --device D              where stage 2 computes teacher features and stage 4 enhances: cpu, cuda (--nj jobs
+                          spread over the GPUs, job J on GPU (J-1) mod their count) or auto (CUDA when present);
+                          training's device is its config's train.device [$device]
+  --score-device D        where stage 5's Whisper decodes (PESQ, STOI, DNSMOS stay on the CPU) [$score_device]
   --heldout-systems, --snr-systems, --sphinx-systems 'S ...'  systems scored on test_heldout and
                           test_real, on the test_snr<X> sets, with PocketSphinx's PER [auto: the matrix's]
   --dnsmos-sets 'T ...'   sets on which DNSMOS P.835 scores every row (not the seed spread; about 1 s of CPU
@@ -123,6 +129,7 @@ command_line="$0 $*"; cd "$(dirname "$0")"
 int_options="stage stop_stage seed num_rirs teacher_check_sentences max_seed_systems" positive_options="nj nproc"
 choice_options="budget_matched=true|false snr_definition=global|active"
 choice_options+=" teacher_features=auto|dumped|online feature_storage=float32|two-byte|speech-feature"
+choice_options+=" device=cpu|cuda|auto score_device=cpu|cuda|auto"
 . utils/parse_options.sh
 [ $# -ne 0 ] && { echo "$0: unexpected arguments: $*" 1>&2; exit 1; }
 for o in stage stop_stage; do  # (parse_options checked they are whole numbers and stage <= stop_stage)
@@ -241,7 +248,7 @@ if selected 2; then
       --inputs data/train/wav.scp data/train/spk1.scp $(existing "$tp") \
       --config "teacher=$tp streams=$streams storage=$storage" --outputs $(printf "$dd/%s.scp " $streams) \
       --scratch "$dd" -- python -m seslib.bin.dump_features --teacher "$tp" --data-dir data/train --out "$dd" \
-        --nj "$nj" --streams $streams --storage "$storage"
+        --nj "$nj" --streams $streams --storage "$storage" --device "$device"
   done
 fi
 
@@ -260,7 +267,7 @@ enhance() {  # enhance SET ROW MODEL INPUT_SCP: a trained system (MODEL its chec
   [[ "$3" == peer:* ]] && title="enhance $1 with peer ${3#peer:}" inputs=("data/$1/$4") opt=()
   run_stage --name "4_enhance_${2#peer_}_$1" --title "$title" --inputs "${inputs[@]}" \
     --outputs "exp/$2/enhanced_$1/wav.scp" --scratch "exp/$2/enhanced_$1" -- \
-    python -m seslib.bin.enhance --model "$3" "data/$1" "exp/$2/enhanced_$1" --nj "$nj" "${opt[@]}"
+    python -m seslib.bin.enhance --model "$3" "data/$1" "exp/$2/enhanced_$1" --nj "$nj" "${opt[@]}" --device "$device"
 }
 asr_opt=(); [ -n "$asr_model" ] && asr_opt=(--asr-model "$asr_model")
 score() {  # score SET ROW HYP_SCP RECOGNISERS DNSMOS STAMP_CONFIG
@@ -269,7 +276,7 @@ score() {  # score SET ROW HYP_SCP RECOGNISERS DNSMOS STAMP_CONFIG
   run_stage --name "5_score_${2}_$1" --title "score $2 on $1" --inputs "$3" "data/$1/spk1.scp" "data/$1/text" \
     --config "$6" --outputs "exp/$2/score_$1/summary.json" --scratch "exp/$2/score_$1" -- \
     python -m seslib.bin.score --ref-dir "data/$1" --hyp "$3" --out "exp/$2/score_$1" --system "$2" --nj "$nj" \
-      "${opt[@]}" "${asr_opt[@]}"
+      "${opt[@]}" "${asr_opt[@]}" --device "$score_device"
 }
 each() {  # each FUNCTION PLAN_FILE: FUNCTION with the columns of each row
   local r a; rows _rows "$2"; for r in "${_rows[@]}"; do IFS=$'\t' read -r -a a <<< "$r"; "$1" "${a[@]}"; done

@@ -44,7 +44,8 @@ case "$corpus" in
     for o in clean_dir noise_dir test_noise_dir; do v=dns_$o; [ -z "${!v}" ] || dns_opts+=" --dns-${o//_/-} ${!v}"; done
     opts=(--train-hours "$dns_train_hours" --valid-hours "$dns_valid_hours" --segment-seconds "$dns_segment_seconds"
           --local-data-opts "$dns_opts"
-          --teacher facebook/wav2vec2-base --feature-storage two-byte) ;;  # the paper's teacher; half the disk
+          --teacher facebook/wav2vec2-base --feature-storage two-byte   # the paper's teacher; half the disk
+          --device cuda) ;;  # teacher features and enhancement on the GPUs (training: conf/train_common_dns.yaml)
   *) echo "$0: --corpus must be mini or dns" 1>&2; exit 1 ;;
 esac
 # stage 0 is rebuilt when these inputs or this string change (mini: the real-recording configs and tools too)
