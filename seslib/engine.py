@@ -9,8 +9,11 @@ the config's ``train.device`` and ``train.precision`` and the environment that `
 - ``device``: ``auto`` (CUDA when present, else the CPU), ``cpu``, ``cuda`` (under torchrun:
   one GPU per process, ``cuda:$LOCAL_RANK``) or ``cuda:N`` (one process on GPU N);
 - ``precision``: ``32``, ``bf16-mixed``, ``16-mixed`` or ``auto`` (``bf16-mixed`` on GPUs
-  that support it, ``32`` elsewhere); under mixed precision the STFT/iSTFT, SI-SDR and
-  other reductions run in float32 (:func:`float32`);
+  with native bfloat16, compute capability 8.0 and up; ``torch.cuda.is_bf16_supported()``
+  alone also counts emulation, which would give a V100 or T4 bf16; ``32`` elsewhere); under
+  mixed precision the STFT/iSTFT, SI-SDR, other reductions and the GCRN's LSTMs run in
+  float32 (:func:`float32`; cuDNN's bf16 RNNs depend on its version); in ``32`` on a GPU,
+  matrix products use TF32 where the GPU has it (:func:`use_tf32`);
 - processes: one per ``torchrun`` worker; the process group's backend follows the device in
   use (NCCL for CUDA, gloo for the CPU), not what the machine happens to have.
 """
@@ -46,8 +49,9 @@ def resolve_device(spec: str = "auto") -> torch.device:
         return torch.device("cpu")
     if spec == "cuda" or spec.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise ValueError(f"train.device {spec}: CUDA is not available here (torch {torch.__version__}); "
-                             "use cpu or auto")
+            raise ValueError(f"train.device {spec}: CUDA is not usable here: {cuda_problem()} "
+                             f"(torch {torch.__version__}, built for CUDA {torch.version.cuda}); "
+                             "fix that, or train with train.device cpu")
         if spec != "cuda" and world()[0] > 1:
             raise ValueError(f"train.device {spec}: under torchrun each process takes its own GPU; use cuda")
         index = local_rank if spec == "cuda" else int(spec.split(":", 1)[1])
@@ -55,6 +59,40 @@ def resolve_device(spec: str = "auto") -> torch.device:
             raise ValueError(f"train.device {spec}: GPU {index} does not exist ({torch.cuda.device_count()} found)")
         return torch.device("cuda", index)
     raise ValueError(f"train.device must be auto, cpu, cuda or cuda:N, not '{spec}'")
+
+
+def cuda_problem() -> str:
+    """Why CUDA is not usable: no GPU driver, a driver too old for this torch, no device, a CPU-only build."""
+    if torch.version.cuda is None:
+        return "this torch is a CPU-only build"
+    try:
+        torch.cuda.init()
+    except (RuntimeError, AssertionError) as exc:  # e.g. "The NVIDIA driver on your system is too old"
+        return str(exc).strip().splitlines()[0]
+    return "no GPU is visible (CUDA_VISIBLE_DEVICES, or none in this machine)"
+
+
+def describe_device(device: torch.device) -> str:
+    """``cpu``, or ``cuda:N (name, compute capability X.Y, N GiB)``: what train.log opens with."""
+    if device.type != "cuda":
+        return str(device)
+    p = torch.cuda.get_device_properties(device)
+    return f"{device} ({p.name}, compute capability {p.major}.{p.minor}, {p.total_memory / 2**30:.0f} GiB)"
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 natively (CUDA compute capability 8.0 and up), not by emulation."""
+    return device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 8
+
+
+def use_tf32(device: torch.device, precision: str) -> bool:
+    """Let float32 matrix products and convolutions use TF32 on a GPU that has it (compute
+    capability 8.0 and up) when training in ``32``; returns whether it is on."""
+    on = precision == "32" and native_bf16(device)
+    if on:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    return on
 
 
 def job_device(spec: str, job: int = 1) -> torch.device:
@@ -69,7 +107,7 @@ def resolve_precision(spec: str, device: torch.device) -> str:
     """``32``, ``bf16-mixed`` or ``16-mixed`` for ``train.precision`` on ``device``."""
     spec = str(spec or "auto")
     if spec == "auto":
-        return "bf16-mixed" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "32"
+        return "bf16-mixed" if native_bf16(device) else "32"
     if spec not in PRECISIONS:
         raise ValueError(f"train.precision must be auto, {', '.join(PRECISIONS)}, not '{spec}'")
     return spec

@@ -83,13 +83,49 @@ def test_device_precision_and_backend_choices(monkeypatch):
     assert engine.job_device("cpu", 3) == torch.device("cpu")
     if not torch.cuda.is_available():
         assert engine.resolve_device("auto") == torch.device("cpu") == engine.job_device("auto", 2)
-        with pytest.raises(ValueError, match="CUDA is not available"):
+        with pytest.raises(ValueError, match="CUDA is not usable here: this torch is a CPU-only build"
+                                              if torch.version.cuda is None else "CUDA is not usable here"):
             engine.resolve_device("cuda")
     with pytest.raises(ConfigError, match="train.device: 'gpu' is not one of auto, cpu, cuda or cuda:N"):
         train.load_config(None, ["train.device=gpu"])
     assert train.load_config(None, ["train.precision=32"])["train"]["precision"] == "32"  # YAML's int 32
     with pytest.raises(ConfigError, match="train.precision: 'half' is not one of"):
         train.load_config(None, ["train.precision=half"])
+
+
+def test_cuda_problems_are_named_and_bf16_is_native_only(monkeypatch):
+    """A broken CUDA is an error naming why (never a silent CPU run); bf16 and TF32 only where the GPU
+    has them natively (compute capability 8.0+): is_bf16_supported() also counts emulation (V100, T4)."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.version, "cuda", "12.8")
+
+    def old_driver():
+        raise RuntimeError("The NVIDIA driver on your system is too old (found version 11040).\nmore")
+    monkeypatch.setattr(torch.cuda, "init", old_driver)
+    with pytest.raises(ValueError, match=r"CUDA is not usable here: The NVIDIA driver on your system is too old "
+                                         r"\(found version 11040\). \(torch .*built for CUDA 12.8\)"):
+        engine.resolve_device("cuda")
+    gpu = torch.device("cuda", 0)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # emulation counted
+    for capability, precision in (((7, 0), "32"), ((7, 5), "32"), ((8, 0), "bf16-mixed"), ((9, 0), "bf16-mixed")):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None, c=capability: c)
+        assert engine.resolve_precision("auto", gpu) == precision, capability
+        assert engine.native_bf16(gpu) == (precision == "bf16-mixed")
+    assert engine.use_tf32(torch.device("cpu"), "32") is False
+    assert engine.describe_device(torch.device("cpu")) == "cpu"
+
+
+def test_lstm_is_a_float32_island():
+    from seslib.models.gcrn import GroupedLSTM
+    torch.manual_seed(0)
+    m = GroupedLSTM(16, 2, 2)
+    x = torch.randn(2, 7, 16)
+    ref, _ = m(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, state = m(x.bfloat16())
+    assert y.dtype == torch.float32 and state[0][0][0].dtype == torch.float32
+    assert torch.allclose(y, m(x.bfloat16().float())[0], atol=1e-6)  # float32 arithmetic on the bf16 input
+    assert (y - ref).abs().max() < 0.05
 
 
 def test_float32_islands_under_autocast():
@@ -115,6 +151,8 @@ def test_bf16_mixed_step_on_cpu(dirs, tmp_path):
     hook.remove()
     assert dtypes[:2] == [torch.bfloat16] * 2 and set(dtypes[2:]) == {torch.float32}
     log = (tmp_path / "bf16" / "train.log").read_text()
+    assert log.splitlines()[0].split(" ", 2)[2].startswith("device cpu, precision bf16-mixed, 1 process(es), ")
+    assert " crops per process (batch " in log.splitlines()[0] and " steps/s" in log
     losses = [float(line.split(" loss ")[1].split()[0]) for line in log.splitlines() if " loss " in line]
     assert len(losses) == 2 and all(np.isfinite(losses))
     after = t.model.state_dict()

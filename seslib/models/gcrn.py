@@ -113,6 +113,9 @@ class GroupedLSTM(nn.Module):
     """Grouped LSTM (Tan & Wang, 2019): features split into ``groups``, one LSTM each,
     groups interleaved between layers so that information crosses groups.
 
+    Runs in float32 whatever autocast is active (seslib.engine.float32): cuDNN's bfloat16 LSTMs
+    depend on its version, and the recurrence accumulates rounding over every frame.
+
     Shape:
         ``[B, T, D] -> [B, T, D]``
     """
@@ -132,6 +135,9 @@ class GroupedLSTM(nn.Module):
 
     def forward(self, x: torch.Tensor, state=None):
         """Returns ``(y, state)``; ``state`` is a list (layer) of lists (group) of ``(h, c)``."""
+        return float32(self._forward)(x, state)
+
+    def _forward(self, x: torch.Tensor, state=None):
         new_state = []
         for li, lstms in enumerate(self.layers):
             if li:

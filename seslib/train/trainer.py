@@ -62,6 +62,7 @@ class Trainer:
         tc = cfg["train"]
         self.device = engine.resolve_device(tc["device"])
         self.precision = engine.resolve_precision(tc["precision"], self.device)
+        self.tf32 = engine.use_tf32(self.device, self.precision)
         # assembling a model from trained parts (max_steps 0) is done by one process, without a group
         self.fabric = engine.make_fabric(self.device, self.precision, distributed=tc["max_steps"] > 0)
         self.rank, self.world = self.fabric.global_rank, self.fabric.world_size
@@ -256,6 +257,11 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         if (self.out / "last.pt").is_file():
             self._resume_or_restart(self.out / "last.pt")
+        if self.rank == 0:  # every (re)start: where and how this process trains
+            bs = tc["batch_size"]
+            self._log(f"device {engine.describe_device(self.device)}, precision {self.precision}"
+                      f"{', TF32 matmuls' if self.tf32 else ''}, {self.world} process(es), "
+                      f"{bs // self.world} crops per process (batch {bs})")
         if self.step == 0 and self.rank == 0:
             n_learn = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
             self._log(f"mode {self.cfg['mode']}, GCRN {self.model.num_parameters():,} parameters "
