@@ -29,7 +29,8 @@ while [ $# -gt 0 ]; do
         "  --dns-clean-dir D, --dns-noise-dir D  DNS: the clean speech and noise dirs, when DNS_ROOT's layout is none" \
         "                          of the releases' (local/dns_layouts.py lists them)" \
         "  --dns-test-noise-dir D  DNS: test noise clips, when the tree has no 2020 synthetic test set" \
-        "  --dns-keep-test-readers true|false  keep DNS readers who are LibriSpeech test-clean speakers [$dns_keep_test_readers]" \
+        "  --dns-keep-test-readers true|false  keep DNS readers who are LibriSpeech test-clean speakers" \
+        "                          [$dns_keep_test_readers]" \
         "The shared stages and their options (egs/TEMPLATE/se.sh):"; exec ./se.sh --help ;;
     *) rest+=("$1"); shift ;;
   esac
@@ -55,7 +56,10 @@ if [ "$corpus" = mini ]; then . ./path.sh
   for c in $real_confs; do [ "$c" = - ] || real_inputs+="$c "; done
   real_inputs+="local/real_noise.py local/real_voices.py local/debian_sounds.py"
 fi
-extra=$([ "$corpus" = dns ] && echo "$DNS_ROOT $LIBRISPEECH_ROOT ${dns_opts#--dns-test-utts $dns_test_utts}" || true)
+extra=
+if [ "$corpus" = dns ]; then  # the corpus roots and the DNS options rebuild stage 0 when they change
+  extra="$DNS_ROOT $LIBRISPEECH_ROOT ${dns_opts#--dns-test-utts $dns_test_utts}"
+fi
 [ "$corpus" = dns ] && real_inputs+="local/dns_layouts.py"
 exec ./se.sh --corpus "$corpus" "${opts[@]}" --data-config "dns_test_utts=$dns_test_utts $extra" \
   --data-inputs "$mini_conf local/data.sh local/prep_dns.py $real_inputs" ${rest[@]+"${rest[@]}"}
