@@ -186,11 +186,6 @@ def _drop_aside(stamp: Path) -> None:
         record.unlink()
 
 
-def _started_fingerprint(path: Path) -> str | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("fingerprint")
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 def _remove(p: Path) -> None:
@@ -271,10 +266,7 @@ def run_stage(name: str, command: list[str], inputs=(), outputs=(), config: str 
     rebuild = force
     others = other_stamps(Path(stamp_dir), name)
     if not force and stamp.is_file():
-        try:
-            old = json.loads(stamp.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            old = {}
+        old = _load(stamp)
         missing = [str(o) for o in outputs if not Path(o).exists()]
         if not _unchanged(old, inputs, config):
             why = "inputs or config changed"
@@ -305,7 +297,7 @@ def run_stage(name: str, command: list[str], inputs=(), outputs=(), config: str 
         _set_aside(stamp, scratch, label)
     elif stamp.exists():
         stamp.unlink()
-    elif started.is_file() and _started_fingerprint(started) != fp:
+    elif started.is_file() and _load(started).get("fingerprint") != fp:
         print(f"{_now()} {label}: inputs or config changed since the interrupted run: what it left is removed, "
               "starting from nothing", flush=True)
         for p in map(Path, scratch):
